@@ -1,0 +1,34 @@
+// The agent as every transport sees it: one dispatcher, one event stream, log following.
+// Implemented by `create-agent.ts`; used by the local API, the CLI's `agent` command, the hub link,
+// and the Electron main process (which injects a safeStorage-backed key provider).
+import type { AgentEvent, CommandContext, Dispatch, LogLine } from '../../shared';
+
+/** Where the AES-256-GCM key for secrets comes from. */
+export interface KeyProvider {
+  protection: 'file' | 'safeStorage' | 'basic_text';
+  /** Returns the 32-byte key, creating and persisting it on first use. */
+  loadOrCreateKey(dataDir: string): Buffer;
+}
+
+export interface AgentOptions {
+  dataDir: string;
+  /** Environment for image overrides (LATTICE_IMAGE_*) and extra labels; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  keyProvider?: KeyProvider;
+  /** Hub URL to link to (otherwise the paired hub from the store, if any). */
+  hubUrl?: string;
+  /** Docker connection options (dockerode); default: the local socket / DOCKER_HOST. */
+  docker?: { socketPath?: string; host?: string; port?: number };
+}
+
+export interface Agent {
+  readonly dataDir: string;
+  /** The agent's install id: the `lattice.owner` label on everything it creates. */
+  readonly ownerId: string;
+  dispatch: Dispatch;
+  /** Subscribe to events; returns the unsubscribe function. */
+  onEvent(listener: (event: AgentEvent) => void): () => void;
+  /** Streams log lines (the last `tail`, then new ones) until the returned function is called. */
+  followLogs(ref: string, tail: number, onLine: (line: LogLine) => void, ctx: CommandContext): Promise<() => void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Runs the test suites with Node's own runner (through tsx), in a fixed order: unit, integration, e2e.
+// `npm test` runs all of them; `npm run test:unit` / `test:e2e` one suite. Extra arguments are file filters.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const SUITES = ['unit', 'integration', 'e2e'];
+const [suiteArg, ...filters] = process.argv.slice(2);
+const suites = suiteArg && SUITES.includes(suiteArg) ? [suiteArg] : SUITES;
+if (suiteArg && !SUITES.includes(suiteArg)) filters.unshift(suiteArg);
+
+function find(dir) {
+  let out = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) out = out.concat(find(path));
+    else if (/\.test\.tsx?$/.test(entry)) out.push(path);
+  }
+  return out;
+}
+
+const files = suites
+  .flatMap((s) => {
+    try {
+      return find(join(root, 'test', s)).sort();
+    } catch {
+      return [];
+    }
+  })
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .map((f) => relative(root, f));
+
+if (files.length === 0) {
+  console.error(`No test files found for ${suites.join(', ')} ${filters.join(' ')}`);
+  process.exit(1);
+}
+
+const sweep = () =>
+  spawnSync('node', ['--import', 'tsx', 'test/helpers/sweep.ts'], { cwd: root, stdio: 'inherit' });
+sweep();
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${process.env.LATTICE_TEST_CONCURRENCY ?? 2}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, LATTICE_TEST: '1' } },
+);
+sweep();
+process.exit(result.status ?? 1);

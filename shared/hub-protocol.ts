@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors';
+import { AgentEvent } from './events';
+
+/**
+ * Messages on the agent's control WebSocket (`/agent`, device token in the Authorization header).
+ * Every message is a JSON object tagged by `type`; requests carry an `id` that pairs them with the reply.
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export const HubUser = z.object({ id: z.string(), email: z.string() });
+export type HubUser = z.infer<typeof HubUser>;
+
+/** hub → agent */
+export const HubToAgent = z.discriminatedUnion('type', [
+  /** A command from the owner's dashboard; `id` is the idempotency key. */
+  z.object({
+    type: z.literal('command'),
+    id: z.string().min(1).max(128),
+    name: z.string(),
+    args: z.unknown(),
+    user: HubUser,
+  }),
+  /** A visitor connected to a relay share: dial `/agent/stream/:streamId` and pipe it to the workload. */
+  z.object({ type: z.literal('stream.open'), streamId: z.string(), shareId: z.string() }),
+  /** Reply to relay.open. */
+  z.object({
+    type: z.literal('relay.opened'),
+    requestId: z.string(),
+    shareId: z.string(),
+    publicHost: z.string(),
+    publicPort: z.number().int().optional(),
+    url: z.string(),
+  }),
+  z.object({ type: z.literal('relay.error'), requestId: z.string(), error: ErrorBody }),
+]);
+export type HubToAgent = z.infer<typeof HubToAgent>;
+
+/** agent → hub */
+export const AgentToHub = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), agentVersion: z.string(), name: z.string() }),
+  z.object({
+    type: z.literal('result'),
+    id: z.string(),
+    result: z.discriminatedUnion('ok', [
+      z.object({ ok: z.literal(true), value: z.unknown() }),
+      z.object({ ok: z.literal(false), error: ErrorBody }),
+    ]),
+  }),
+  z.object({ type: z.literal('event'), event: AgentEvent }),
+  /** Ask the hub for a public port (tcp) or route (http) for a share; `preferredPort` re-opens the same address. */
+  z.object({
+    type: z.literal('relay.open'),
+    requestId: z.string(),
+    shareId: z.string(),
+    kind: z.enum(['tcp', 'http']),
+    preferredPort: z.number().int().optional(),
+    basicAuth: z.object({ username: z.string(), password: z.string() }).optional(),
+    expiresAt: z.string().nullable(),
+  }),
+  /** Close a share's public port and every open connection through it. */
+  z.object({ type: z.literal('relay.close'), shareId: z.string() }),
+]);
+export type AgentToHub = z.infer<typeof AgentToHub>;
+
+/** hub → dashboard, on `/api/events` */
+export const DashboardEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('presence'),
+    deviceId: z.string(),
+    online: z.boolean(),
+    lastSeenAt: z.string().nullable(),
+  }),
+  z.object({ type: z.literal('device.event'), deviceId: z.string(), event: AgentEvent }),
+]);
+export type DashboardEvent = z.infer<typeof DashboardEvent>;
+
+// ---- Hub HTTP API ----
+
+export const AccountCredentials = z.strictObject({
+  email: z.email({ error: 'must be an email address' }).max(254),
+  password: z.string().min(10, 'must be at least 10 characters').max(1024),
+});
+export const AuthResponse = z.object({ user: HubUser, accessToken: z.string(), refreshToken: z.string() });
+export type AuthResponse = z.infer<typeof AuthResponse>;
+
+export const PairingCode = z.object({ code: z.string(), expiresAt: z.string() });
+export const PairRedeem = z.strictObject({
+  code: z.string().min(4).max(64),
+  name: z.string().min(1).max(64),
+});
+export const PairRedeemResponse = z.object({ deviceId: z.string(), deviceToken: z.string() });
+
+export const Device = z.object({
+  id: z.string(),
+  name: z.string(),
+  online: z.boolean(),
+  lastSeenAt: z.string().nullable(),
+});
+export type Device = z.infer<typeof Device>;
+
+export const RelayCommand = z.strictObject({
+  id: z.string().min(1).max(128),
+  name: z.string(),
+  args: z.unknown(),
+});
+
+/** The WebSocket subprotocol prefix a browser uses to pass its access token at upgrade. */
+export const TOKEN_PROTOCOL_PREFIX = 'lattice.token.';

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { WorkloadRef } from './workload';
+
+export const ShareVia = z.enum(['relay', 'ngrok']);
+export type ShareVia = z.infer<typeof ShareVia>;
+
+export const ShareExpiry = z.enum(['1h', '24h', '7d', 'never']);
+export type ShareExpiry = z.infer<typeof ShareExpiry>;
+
+export const EXPIRY_MS: Record<ShareExpiry, number | null> = {
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  never: null,
+};
+
+export const ShareCreateArgs = z.strictObject({
+  workload: WorkloadRef,
+  /** Defaults to relay when paired with a hub. */
+  via: ShareVia.optional(),
+  expires: ShareExpiry.default('24h'),
+  readOnly: z.boolean().default(false),
+  /** Which published port to share; the template's main port when omitted. */
+  port: z.string().optional(),
+  /** HTTP shares: require these credentials (generated when `true`). */
+  basicAuth: z
+    .union([
+      z.boolean(),
+      z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(8).max(256) }),
+    ])
+    .optional(),
+});
+export type ShareCreateArgs = z.input<typeof ShareCreateArgs>;
+
+export const ShareStatus = z.enum(['opening', 'active', 'reopening', 'failed', 'revoked', 'expired']);
+
+export const Share = z.object({
+  id: z.string(),
+  workloadId: z.string(),
+  workloadName: z.string(),
+  via: ShareVia,
+  kind: z.enum(['postgres', 's3', 'http', 'tcp']),
+  status: ShareStatus,
+  /** tcp://host:port or https://… */
+  url: z.string(),
+  publicHost: z.string(),
+  publicPort: z.number().int().optional(),
+  connectionString: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  accessKey: z.string().optional(),
+  secretKey: z.string().optional(),
+  readOnly: z.boolean(),
+  basicAuth: z.boolean(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  message: z.string().optional(),
+});
+export type Share = z.infer<typeof Share>;
