@@ -11,6 +11,8 @@ export const LOCAL_API = {
   /** GET ?token=… → sets the session cookie, redirects to the console. */
   login: '/login',
   openapi: '/api/openapi.json',
+  /** GET → `{service: 'agent' | 'hub', version}`: tells the one renderer build which face to show. */
+  health: '/api/health',
 } as const;
 
 export const SESSION_COOKIE = 'lattice_console';

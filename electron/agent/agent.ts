@@ -30,5 +30,7 @@ export interface Agent {
   onEvent(listener: (event: AgentEvent) => void): () => void;
   /** Streams log lines (the last `tail`, then new ones) until the returned function is called. */
   followLogs(ref: string, tail: number, onLine: (line: LogLine) => void, ctx: CommandContext): Promise<() => void>;
+  /** After sleep or a network change: reconnect the hub link and re-open shares now, not at the next backoff. */
+  wake(): Promise<void>;
   close(): Promise<void>;
 }
