@@ -12,8 +12,9 @@ const noNodePaths = nodeBuiltins.map((name) => ({
   name,
   message: 'This layer runs without Node built-ins.',
 }));
+// A regex, not a gitignore-style group: the group "electron/*" would also match "../electron/agent/…".
 const noElectron = {
-  group: ['electron', 'electron/*'],
+  regex: '^electron(/.*)?$',
   message: 'Only electron/main and electron/preload may import electron.',
 };
 const layer = (name, groups) => ({

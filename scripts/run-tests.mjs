@@ -37,6 +37,19 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The full run (`npm test`) also gates on types and lint, before the suites, so the runner's counts
+// stay the last lines printed.
+if (!suiteArg && filters.length === 0) {
+  for (const script of ['typecheck', 'lint']) {
+    console.log(`\n▶ npm run ${script}`);
+    const r = spawnSync('npm', ['run', '--silent', script], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`npm run ${script} failed`);
+      process.exit(r.status ?? 1);
+    }
+  }
+}
+
 const sweep = () =>
   spawnSync('node', ['--import', 'tsx', 'test/helpers/sweep.ts'], { cwd: root, stdio: 'inherit' });
 sweep();
