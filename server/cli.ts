@@ -1,0 +1,108 @@
+// `lattice hub`: runs the hub. The server is imported only when this command runs, so the other
+// CLI commands start without loading it.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+
+function parseRange(value: string): { from: number; to: number } {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(value.trim());
+  const from = Number(m?.[1]);
+  const to = Number(m?.[2]);
+  if (!m || from < 1 || to > 65535 || from > to)
+    throw new InvalidArgumentError('must be a range like 20000-20099');
+  return { from, to };
+}
+
+function parseUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+    return value;
+  } catch {
+    throw new InvalidArgumentError('must be an http(s) URL');
+  }
+}
+
+function parseOrigins(value: string): string[] {
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      try {
+        return new URL(o).origin;
+      } catch {
+        throw new InvalidArgumentError(`"${o}" is not an origin like https://dash.example.com`);
+      }
+    });
+}
+
+interface HubCommandOptions {
+  dataDir?: string;
+  port: number;
+  host: string;
+  publicUrl?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowedOrigins?: string[];
+  relayPorts?: { from: number; to: number };
+  publicHost?: string;
+}
+
+export function registerHubCommand(program: Command): void {
+  program
+    .command('hub')
+    .description('Run the hub: accounts, device pairing and the remote dashboard')
+    .option(
+      '--data-dir <dir>',
+      'where the hub keeps its database and signing key (default: LATTICE_HUB_DATA_DIR or the user data dir)',
+    )
+    .option('--port <n>', 'port to listen on', parsePort, 8080)
+    .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--public-url <url>', 'the URL browsers and agents use to reach this hub', parseUrl)
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS/WSS directly')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option(
+      '--allowed-origins <list>',
+      'extra origins allowed to use the dashboard API, comma-separated',
+      parseOrigins,
+    )
+    .option('--relay-ports <range>', 'public TCP ports for relay shares, e.g. 20000-20099', parseRange)
+    .option('--public-host <host>', 'host name visitors use for relay ports (default: the public URL host)')
+    .action(async (options: HubCommandOptions, command: Command) => {
+      if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
+        command.error('error: --tls-cert and --tls-key go together');
+      }
+      const envPaths = (await import('env-paths')).default;
+      const dataDir =
+        options.dataDir ?? process.env.LATTICE_HUB_DATA_DIR ?? envPaths('lattice-hub', { suffix: '' }).data;
+      const { startHub } = await import('./hub');
+      const { createRelayModule } = await import('./relay/relay-module');
+      const hub = await startHub({
+        dataDir,
+        port: options.port,
+        host: options.host,
+        publicUrl: options.publicUrl,
+        tls:
+          options.tlsCert && options.tlsKey
+            ? { certFile: options.tlsCert, keyFile: options.tlsKey }
+            : undefined,
+        allowedOrigins: options.allowedOrigins,
+        relayPorts: options.relayPorts,
+        publicHost: options.publicHost,
+        relay: createRelayModule({ dataDir, bindHost: options.host }),
+      });
+      console.log(`Lattice hub listening on ${hub.url} (data: ${dataDir})`);
+      const stop = () => {
+        void hub.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,149 @@
+// Relaying a dashboard command to the device's agent and waiting for its result.
+// The command id is an idempotency key per device: a stored result is returned as is, a command
+// still in flight is joined rather than sent again, so a retried request never deploys twice.
+// A device that is not connected fails at once with device_offline; one that does not answer in
+// time gives `timeout` to the caller, while the hub keeps waiting a while for the late result.
+import type { Logger } from 'pino';
+import { LatticeError, type HubUser, type Result } from '../shared';
+import type { HubStore } from './store/hub-store';
+import type { PendingCommand, Presence } from './presence';
+
+export const DEFAULT_COMMAND_TIMEOUTS_MS: Record<string, number> = {
+  'workload.deploy': 120_000,
+  default: 60_000,
+};
+/** How long a command that timed out for its caller may still deliver a result worth storing. */
+const LATE_RESULT_GRACE_MS = 10 * 60_000;
+
+interface InFlight {
+  promise: Promise<Result<unknown>>;
+  name: string;
+}
+
+const failure = (code: LatticeError['code'], message: string): Result<unknown> => ({
+  ok: false,
+  error: { code, message },
+});
+
+export class CommandRelay {
+  private readonly inFlight = new Map<string, InFlight>();
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly presence: Presence,
+    private readonly logger: Logger,
+    private readonly timeoutMs: (name: string) => number,
+  ) {}
+
+  async relay(
+    user: HubUser,
+    device: { id: string; name: string },
+    cmd: { id: string; name: string; args: unknown },
+  ): Promise<Result<unknown>> {
+    const key = `${device.id}\n${cmd.id}`;
+    const stored = await this.store.commandResult(device.id, cmd.id);
+    if (stored) return stored.result;
+    // No await between this check and the registration below: concurrent duplicates join here.
+    const existing = this.inFlight.get(key);
+    if (existing) return this.wait(existing.promise, existing.name);
+
+    const conn = this.presence.agent(device.id);
+    if (!conn) {
+      const result = failure('device_offline', `Device "${device.name}" is offline`);
+      await this.audit(user, device.id, cmd, result);
+      return result;
+    }
+
+    let settle!: (r: { result: Result<unknown>; fromAgent: boolean }) => void;
+    const outcome = new Promise<{ result: Result<unknown>; fromAgent: boolean }>(
+      (resolve) => (settle = resolve),
+    );
+    const grace = setTimeout(
+      () =>
+        settle({
+          result: failure('timeout', `Device "${device.name}" did not answer command ${cmd.id}`),
+          fromAgent: false,
+        }),
+      this.timeoutMs(cmd.name) + LATE_RESULT_GRACE_MS,
+    );
+    grace.unref();
+    conn.pending.set(cmd.id, {
+      resolve: (result) => settle({ result, fromAgent: true }),
+      gone: (message) => settle({ result: failure('device_offline', message), fromAgent: false }),
+    });
+
+    const promise = outcome.then(async ({ result, fromAgent }) => {
+      clearTimeout(grace);
+      conn.pending.delete(cmd.id);
+      // Only an answer from the agent is final; "went offline" may be retried with the same id
+      // (the agent itself also treats the id as an idempotency key).
+      if (fromAgent) {
+        await this.store
+          .saveCommandResult({
+            deviceId: device.id,
+            commandId: cmd.id,
+            userId: user.id,
+            name: cmd.name,
+            result,
+          })
+          .catch((err) => this.logger.error({ err }, 'could not store a command result'));
+      }
+      this.inFlight.delete(key);
+      return result;
+    });
+    this.inFlight.set(key, { promise, name: cmd.name });
+
+    if (!conn.send({ type: 'command', id: cmd.id, name: cmd.name, args: cmd.args, user })) {
+      settle({ result: failure('device_offline', `Device "${device.name}" is offline`), fromAgent: false });
+    }
+    const result = await this.wait(promise, cmd.name);
+    await this.audit(user, device.id, cmd, result);
+    return result;
+  }
+
+  /** Called when a device's socket closes: its unanswered commands fail with device_offline. */
+  deviceGone(pending: Map<string, PendingCommand>, deviceName: string): void {
+    for (const p of pending.values()) p.gone(`Device "${deviceName}" went offline before answering`);
+    pending.clear();
+  }
+
+  private async wait(promise: Promise<Result<unknown>>, name: string): Promise<Result<unknown>> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Result<unknown>>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve(
+            failure(
+              'timeout',
+              `The device did not answer ${name} within ${Math.round(this.timeoutMs(name) / 1000)} s`,
+            ),
+          ),
+        this.timeoutMs(name),
+      );
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async audit(
+    user: HubUser,
+    deviceId: string,
+    cmd: { id: string; name: string },
+    result: Result<unknown>,
+  ): Promise<void> {
+    await this.store
+      .audit({
+        userId: user.id,
+        deviceId,
+        commandId: cmd.id,
+        commandName: cmd.name,
+        ok: result.ok,
+        errorCode: result.ok ? null : result.error.code,
+        at: new Date().toISOString(),
+      })
+      .catch((err) => this.logger.error({ err }, 'could not write the audit log'));
+  }
+}

@@ -1,0 +1,104 @@
+// Writing HTTP answers: JSON with the security headers every response carries, and the mapping from
+// the contract's error codes to HTTP statuses.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LatticeError, type ErrorBody, type ErrorCode } from '../../shared';
+import { parseSafeJson } from './safe-json';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  invalid_argument: 400,
+  unknown_command: 400,
+  not_found: 404,
+  conflict: 409,
+  port_taken: 409,
+  forbidden: 403,
+  pending_approval: 409,
+  unauthorized: 401,
+  rate_limited: 429,
+  docker_unavailable: 503,
+  image_not_found: 404,
+  pull_failed: 502,
+  deploy_failed: 500,
+  health_check_failed: 500,
+  share_failed: 502,
+  device_offline: 503,
+  timeout: 504,
+  internal: 500,
+};
+
+export function baseHeaders(res: ServerResponse): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  baseHeaders(res);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: unknown, headers: Record<string, string> = {}): void {
+  const body: ErrorBody =
+    err instanceof LatticeError ? err.toBody() : { code: 'internal', message: 'Internal error in the hub' };
+  sendJson(res, ERROR_STATUS[body.code], { ok: false, error: body }, headers);
+}
+
+/** Reads a JSON body of at most 1 MiB; a bigger one is refused with 413 before it is buffered. */
+export function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new PayloadTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        done = true;
+        reject(new PayloadTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve({});
+      try {
+        resolve(parseSafeJson(text));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    req.on('error', (err) => {
+      if (done) return;
+      done = true;
+      reject(err);
+    });
+  });
+}
+
+export class PayloadTooLarge extends Error {
+  constructor() {
+    super('The request body is larger than 1 MiB');
+  }
+}

@@ -1,0 +1,86 @@
+// Who is connected right now: each device's control socket (at most one; a newer connection of the
+// same device replaces the older) and each user's dashboard sockets. Events for a user go only to
+// that user's dashboards.
+import type WebSocket from 'ws';
+import type { DashboardEvent, HubToAgent, Result } from '../shared';
+import { sendBounded } from './sockets/socket-limits';
+
+/** A relayed command waiting for the agent's `result`. */
+export interface PendingCommand {
+  /** The agent answered. */
+  resolve(result: Result<unknown>): void;
+  /** The socket closed first. */
+  gone(message: string): void;
+}
+
+export class AgentConnection {
+  /** Commands sent on this socket and not answered yet, by command id. */
+  readonly pending = new Map<string, PendingCommand>();
+
+  constructor(
+    readonly deviceId: string,
+    readonly userId: string,
+    readonly ws: WebSocket,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  send(msg: HubToAgent): boolean {
+    return sendBounded(this.ws, JSON.stringify(msg), this.maxBufferedBytes);
+  }
+}
+
+export class Presence {
+  private readonly agents = new Map<string, AgentConnection>();
+  private readonly dashboards = new Map<string, Set<WebSocket>>();
+
+  constructor(private readonly maxBufferedBytes: number) {}
+
+  agent(deviceId: string): AgentConnection | undefined {
+    return this.agents.get(deviceId);
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.agents.has(deviceId);
+  }
+
+  /** Registers the connection; returns the one it replaced, if any. */
+  addAgent(conn: AgentConnection): AgentConnection | undefined {
+    const previous = this.agents.get(conn.deviceId);
+    this.agents.set(conn.deviceId, conn);
+    return previous;
+  }
+
+  /** True when `conn` was the device's current connection (and so the device is now offline). */
+  removeAgent(conn: AgentConnection): boolean {
+    if (this.agents.get(conn.deviceId) !== conn) return false;
+    this.agents.delete(conn.deviceId);
+    return true;
+  }
+
+  addDashboard(userId: string, ws: WebSocket): void {
+    let set = this.dashboards.get(userId);
+    if (!set) this.dashboards.set(userId, (set = new Set()));
+    set.add(ws);
+    ws.on('close', () => {
+      set.delete(ws);
+      if (set.size === 0 && this.dashboards.get(userId) === set) this.dashboards.delete(userId);
+    });
+  }
+
+  publish(userId: string, event: DashboardEvent): void {
+    const set = this.dashboards.get(userId);
+    if (!set) return;
+    const text = JSON.stringify(event);
+    for (const ws of set) sendBounded(ws, text, this.maxBufferedBytes);
+  }
+
+  /** Logout and password change: every dashboard socket of the user is closed. */
+  closeDashboards(userId: string, reason: string): void {
+    for (const ws of this.dashboards.get(userId) ?? []) ws.close(4001, reason);
+  }
+
+  closeAll(): void {
+    for (const conn of this.agents.values()) conn.ws.terminate();
+    for (const set of this.dashboards.values()) for (const ws of set) ws.terminate();
+  }
+}

@@ -1,0 +1,494 @@
+// The hub's side of relay shares. For each share it listens on a public port from the configured
+// range; for every visitor connection it asks the owning agent (over its control link) to dial a new
+// WebSocket back to `/agent/stream/:streamId`, then pipes the visitor and that WebSocket together —
+// one stream per WebSocket, backpressure through createWebSocketStream. HTTP shares are parsed here
+// so basic auth is checked before anything reaches the owner's computer.
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { pipeline, type Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { MAX_MESSAGE_BYTES, type AgentToHub, type ErrorBody, type HubToAgent } from '../../shared';
+import { BASIC_AUTH_CHALLENGE, basicAuthMatches, type BasicCredentials } from './basic-auth';
+import { proxyHttpRequest, proxyHttpUpgrade } from './http-relay-proxy';
+import { inRange, type PortRange } from './port-range';
+import type { RelayAssignments } from './relay-assignments';
+
+type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
+type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
+
+export interface HubRelayOptions {
+  /** Host name visitors use (from `--public-host`, or the host of the hub's public URL). */
+  publicHost: string;
+  ports: PortRange;
+  /** Where relay listeners bind; default all interfaces (they are public by design). */
+  bindHost?: string;
+  assignments: RelayAssignments;
+  /** Sends a message down a device's control link; false when the device is offline. */
+  sendToDevice(deviceId: string, msg: HubToAgent): boolean;
+  logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** A visitor whose stream the agent has not claimed by then is dropped. Default 10 s. */
+  streamClaimTimeoutMs?: number;
+  /** Listeners of a device whose control link dropped stay open this long for it to come back. Default 2 min. */
+  offlineGraceMs?: number;
+  /** Ping interval of stream WebSockets; a stream that misses a whole interval is terminated. Default 30 s. */
+  heartbeatMs?: number;
+}
+
+interface LiveShare {
+  deviceId: string;
+  shareId: string;
+  kind: 'tcp' | 'http';
+  port: number;
+  url: string;
+  basicAuth?: BasicCredentials;
+  expiresAt: string | null;
+  server: TcpServer | HttpServer;
+  /** Every visitor socket, so closing the share cuts them all. */
+  visitors: Set<Duplex>;
+  streams: Set<WebSocket>;
+  pending: Set<string>;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+interface PendingStream {
+  share: LiveShare;
+  resolve(ws: WebSocket): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+class RelayError extends Error {
+  constructor(readonly body: ErrorBody) {
+    super(body.message);
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class HubRelay {
+  private readonly live = new Map<string, LiveShare>();
+  private readonly pendingStreams = new Map<string, PendingStream>();
+  /** Serialises open/close per share: an agent re-opening after a reconnect may race its own close. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
+  private readonly alive = new WeakSet<WebSocket>();
+  private readonly wss: WebSocketServer;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly opts: HubRelayOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: MAX_MESSAGE_BYTES,
+    });
+    this.heartbeat = setInterval(() => this.pingStreams(), opts.heartbeatMs ?? 30_000);
+    this.heartbeat.unref();
+  }
+
+  /** Handles `relay.open` / `relay.close` from a device's control link; replies go down the same link. */
+  async handleAgentMessage(deviceId: string, msg: RelayOpen | RelayClose): Promise<void> {
+    if (msg.type === 'relay.close') {
+      await this.withLock(msg.shareId, () => this.closeForDevice(deviceId, msg.shareId));
+      return;
+    }
+    let reply: HubToAgent;
+    try {
+      const share = await this.withLock(msg.shareId, () => this.open(deviceId, msg));
+      reply = {
+        type: 'relay.opened',
+        requestId: msg.requestId,
+        shareId: share.shareId,
+        publicHost: this.opts.publicHost,
+        publicPort: share.port,
+        url: share.url,
+      };
+    } catch (err) {
+      const body: ErrorBody =
+        err instanceof RelayError
+          ? err.body
+          : { code: 'share_failed', message: `The hub could not open the relay: ${(err as Error).message}` };
+      reply = { type: 'relay.error', requestId: msg.requestId, error: body };
+    }
+    this.opts.sendToDevice(deviceId, reply);
+  }
+
+  /** The device's control link is up again: keep its listeners. */
+  agentConnected(deviceId: string): void {
+    clearTimeout(this.offlineTimers.get(deviceId));
+    this.offlineTimers.delete(deviceId);
+  }
+
+  /**
+   * The device's control link dropped. Its listeners stay open for a grace period (a network blip
+   * should not cut visitors whose streams are still up); after that they close. Port reservations
+   * stay, so the agent's re-open gets the same addresses.
+   */
+  agentDisconnected(deviceId: string): void {
+    clearTimeout(this.offlineTimers.get(deviceId));
+    const timer = setTimeout(() => {
+      this.offlineTimers.delete(deviceId);
+      for (const share of [...this.live.values()]) {
+        if (share.deviceId === deviceId)
+          void this.withLock(share.shareId, () => this.closeLive(share, 'device offline'));
+      }
+    }, this.opts.offlineGraceMs ?? 120_000);
+    timer.unref();
+    this.offlineTimers.set(deviceId, timer);
+  }
+
+  /** The device was revoked: close its listeners and forget its reservations. */
+  async forgetDevice(deviceId: string): Promise<void> {
+    for (const share of [...this.live.values()]) {
+      if (share.deviceId === deviceId)
+        await this.withLock(share.shareId, () => this.closeLive(share, 'device revoked'));
+    }
+    for (const a of this.opts.assignments.all())
+      if (a.deviceId === deviceId) this.opts.assignments.remove(a.shareId);
+  }
+
+  /**
+   * `/agent/stream/:streamId`, after the hub checked the device token at the upgrade. Only the device
+   * that owns the share may claim its stream.
+   */
+  handleStreamUpgrade(
+    deviceId: string,
+    streamId: string,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): void {
+    const pending = this.pendingStreams.get(streamId);
+    if (!pending || pending.share.deviceId !== deviceId) {
+      const status = pending ? '403 Forbidden' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+      return;
+    }
+    this.pendingStreams.delete(streamId);
+    pending.share.pending.delete(streamId);
+    clearTimeout(pending.timer);
+    this.wss.handleUpgrade(req, socket, head, (ws) => pending.resolve(ws));
+  }
+
+  /** Public ports currently listening, by share id (for status pages and tests). */
+  listening(): { shareId: string; deviceId: string; port: number; kind: 'tcp' | 'http'; visitors: number }[] {
+    return [...this.live.values()].map((s) => ({
+      shareId: s.shareId,
+      deviceId: s.deviceId,
+      port: s.port,
+      kind: s.kind,
+      visitors: s.visitors.size,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const t of this.offlineTimers.values()) clearTimeout(t);
+    this.offlineTimers.clear();
+    await Promise.all([...this.live.values()].map((s) => this.closeLive(s, 'hub stopping')));
+    this.wss.close();
+  }
+
+  // ---- opening ----
+
+  private async open(deviceId: string, msg: RelayOpen): Promise<LiveShare> {
+    if (this.closed) throw new RelayError({ code: 'share_failed', message: 'The hub is stopping' });
+    if (msg.expiresAt !== null && Date.parse(msg.expiresAt) <= Date.now()) {
+      throw new RelayError({
+        code: 'invalid_argument',
+        message: 'The share has already expired',
+        field: 'expiresAt',
+      });
+    }
+    const existing = this.live.get(msg.shareId);
+    if (existing && existing.deviceId !== deviceId) throw this.notYours();
+    const reserved = this.opts.assignments.byShare(msg.shareId);
+    if (reserved && reserved.deviceId !== deviceId) throw this.notYours();
+
+    if (existing && existing.kind === msg.kind) {
+      // The agent re-opening after a reconnect: same listener, refreshed terms.
+      existing.basicAuth = msg.basicAuth;
+      existing.expiresAt = msg.expiresAt;
+      this.armExpiry(existing);
+      return existing;
+    }
+    if (existing) await this.closeLive(existing, 'kind changed');
+
+    const candidates: number[] = [];
+    if (reserved) candidates.push(reserved.port);
+    if (msg.preferredPort !== undefined && inRange(this.opts.ports, msg.preferredPort)) {
+      const holder = this.opts.assignments.byPort(msg.preferredPort);
+      if (!holder || holder.shareId === msg.shareId) candidates.push(msg.preferredPort);
+    }
+    const share = await this.listenOnFirstFree(deviceId, msg, candidates);
+    this.opts.assignments.save({ deviceId, shareId: msg.shareId, port: share.port, kind: msg.kind });
+    this.live.set(msg.shareId, share);
+    this.armExpiry(share);
+    this.opts.logger?.info(
+      { deviceId, shareId: msg.shareId, port: share.port, kind: msg.kind },
+      'relay share open',
+    );
+    return share;
+  }
+
+  private notYours(): RelayError {
+    return new RelayError({ code: 'forbidden', message: 'This share belongs to another device' });
+  }
+
+  private async listenOnFirstFree(deviceId: string, msg: RelayOpen, preferred: number[]): Promise<LiveShare> {
+    const livePorts = new Set([...this.live.values()].map((s) => s.port));
+    const tried = new Set<number>();
+    const attempt = async (port: number) => {
+      if (tried.has(port) || livePorts.has(port)) return undefined;
+      tried.add(port);
+      return this.tryListen(deviceId, msg, port);
+    };
+    for (const port of preferred) {
+      const share = await attempt(port);
+      if (share) return share;
+    }
+    const { first, last } = this.opts.ports;
+    for (let port = first; port <= last; port++) {
+      if (this.opts.assignments.byPort(port)) continue;
+      const share = await attempt(port);
+      if (share) return share;
+    }
+    // Every port is reserved: give up the reservations of shares that are not open, oldest first
+    // (an agent that revoked a share while the hub was away never sent relay.close).
+    for (const a of this.opts.assignments.all()) {
+      if (this.live.has(a.shareId) || !inRange(this.opts.ports, a.port)) continue;
+      const share = await attempt(a.port);
+      if (share) {
+        this.opts.assignments.remove(a.shareId);
+        return share;
+      }
+    }
+    throw new RelayError({
+      code: 'share_failed',
+      message: `Every relay port of this hub (${first}-${last}) is in use; revoke a share or widen --relay-ports`,
+    });
+  }
+
+  private tryListen(deviceId: string, msg: RelayOpen, port: number): Promise<LiveShare | undefined> {
+    const fields = {
+      deviceId,
+      shareId: msg.shareId,
+      kind: msg.kind,
+      port,
+      url: `${msg.kind === 'http' ? 'http' : 'tcp'}://${this.opts.publicHost}:${port}`,
+      basicAuth: msg.basicAuth,
+      expiresAt: msg.expiresAt,
+      visitors: new Set<Duplex>(),
+      streams: new Set<WebSocket>(),
+      pending: new Set<string>(),
+    };
+    const share = fields as LiveShare;
+    share.server = msg.kind === 'tcp' ? this.tcpServer(share) : this.httpServer(share);
+    share.server.on('connection', (socket: Socket) => {
+      share.visitors.add(socket);
+      socket.on('close', () => share.visitors.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    return new Promise((resolve) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        this.opts.logger?.debug({ port, err: err.code }, 'relay port unavailable');
+        resolve(undefined);
+      };
+      share.server.once('error', onError);
+      share.server.listen({ port, host: this.opts.bindHost }, () => {
+        share.server.off('error', onError);
+        share.server.on('error', (err) =>
+          this.opts.logger?.warn({ port, err: err.message }, 'relay listener error'),
+        );
+        resolve(share);
+      });
+    });
+  }
+
+  private tcpServer(share: LiveShare): TcpServer {
+    // Paused until the agent's stream is there: the visitor's first bytes wait in the kernel.
+    const server = createTcpServer({ pauseOnConnect: true });
+    server.on('connection', (visitor: Socket) => {
+      this.openStream(share).then(
+        (ws) => {
+          if (visitor.destroyed) return ws.terminate();
+          const stream = createWebSocketStream(ws);
+          stream.on('error', () => undefined);
+          pipeline(visitor, stream, visitor, () => {
+            visitor.destroy();
+            ws.terminate();
+          });
+        },
+        (err: Error) => {
+          this.opts.logger?.debug({ shareId: share.shareId, err: err.message }, 'visitor dropped');
+          visitor.destroy();
+        },
+      );
+    });
+    return server;
+  }
+
+  private httpServer(share: LiveShare): HttpServer {
+    const server = createHttpServer();
+    // Per-request streams: keep-alive with visitors is fine, each request still gets its own stream.
+    server.on('request', (req, res) => {
+      if (share.basicAuth && !basicAuthMatches(req.headers.authorization, share.basicAuth)) {
+        res.writeHead(401, {
+          'www-authenticate': BASIC_AUTH_CHALLENGE,
+          'content-type': 'text/plain; charset=utf-8',
+        });
+        res.end('This share needs a user name and password.\n');
+        return;
+      }
+      this.openStream(share).then(
+        (ws) => {
+          const stream = createWebSocketStream(ws);
+          stream.on('error', () => undefined);
+          proxyHttpRequest(req, res, stream, { stripAuthorization: !!share.basicAuth }, () => ws.terminate());
+        },
+        () => {
+          if (res.headersSent) return res.destroy();
+          res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('The shared service is not reachable right now (its computer is offline).\n');
+        },
+      );
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      share.visitors.add(socket);
+      socket.on('close', () => share.visitors.delete(socket));
+      socket.on('error', () => undefined);
+      if (share.basicAuth && !basicAuthMatches(req.headers.authorization, share.basicAuth)) {
+        socket.end(
+          `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${BASIC_AUTH_CHALLENGE}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
+        return;
+      }
+      this.openStream(share).then(
+        (ws) => {
+          const stream = createWebSocketStream(ws);
+          stream.on('error', () => undefined);
+          proxyHttpUpgrade(req, socket, head, stream, { stripAuthorization: !!share.basicAuth }, () => {
+            socket.destroy();
+            ws.terminate();
+          });
+        },
+        () => socket.destroy(),
+      );
+    });
+    return server;
+  }
+
+  /** Asks the agent for a stream and waits for it to dial back (bounded by the claim timeout). */
+  private openStream(share: LiveShare): Promise<WebSocket> {
+    return new Promise<WebSocket>((resolve, reject) => {
+      if (!this.live.has(share.shareId)) return reject(new Error('share closed'));
+      const streamId = randomUUID();
+      const timer = setTimeout(() => {
+        this.pendingStreams.delete(streamId);
+        share.pending.delete(streamId);
+        reject(new Error('the agent did not claim the stream in time'));
+      }, this.opts.streamClaimTimeoutMs ?? 10_000);
+      this.pendingStreams.set(streamId, {
+        share,
+        timer,
+        reject,
+        resolve: (ws) => {
+          if (!this.live.has(share.shareId) || this.live.get(share.shareId) !== share) {
+            ws.terminate();
+            return reject(new Error('share closed'));
+          }
+          share.streams.add(ws);
+          this.alive.add(ws);
+          ws.on('pong', () => this.alive.add(ws));
+          ws.on('close', () => share.streams.delete(ws));
+          resolve(ws);
+        },
+      });
+      share.pending.add(streamId);
+      if (
+        !this.opts.sendToDevice(share.deviceId, { type: 'stream.open', streamId, shareId: share.shareId })
+      ) {
+        clearTimeout(timer);
+        this.pendingStreams.delete(streamId);
+        share.pending.delete(streamId);
+        reject(new Error('device offline'));
+      }
+    });
+  }
+
+  private pingStreams(): void {
+    for (const share of this.live.values()) {
+      for (const ws of share.streams) {
+        if (!this.alive.has(ws)) {
+          ws.terminate();
+          continue;
+        }
+        this.alive.delete(ws);
+        ws.ping();
+      }
+    }
+  }
+
+  // ---- closing ----
+
+  private armExpiry(share: LiveShare): void {
+    clearTimeout(share.expiryTimer);
+    share.expiryTimer = undefined;
+    if (share.expiresAt === null) return;
+    const left = Date.parse(share.expiresAt) - Date.now();
+    share.expiryTimer = setTimeout(
+      () => {
+        if (this.live.get(share.shareId) !== share) return;
+        if (Date.parse(share.expiresAt ?? '') > Date.now()) return this.armExpiry(share);
+        void this.withLock(share.shareId, async () => {
+          await this.closeLive(share, 'expired');
+          this.opts.assignments.remove(share.shareId);
+        });
+      },
+      Math.min(Math.max(left, 0), MAX_TIMER_MS),
+    );
+    share.expiryTimer.unref();
+  }
+
+  private async closeForDevice(deviceId: string, shareId: string): Promise<void> {
+    const share = this.live.get(shareId);
+    if (share && share.deviceId !== deviceId) return;
+    if (share) await this.closeLive(share, 'closed by its owner');
+    if (this.opts.assignments.byShare(shareId)?.deviceId === deviceId) this.opts.assignments.remove(shareId);
+  }
+
+  /** Stops the listener and cuts every visitor and stream of the share. */
+  private async closeLive(share: LiveShare, why: string): Promise<void> {
+    if (this.live.get(share.shareId) === share) this.live.delete(share.shareId);
+    clearTimeout(share.expiryTimer);
+    for (const id of share.pending) {
+      const pending = this.pendingStreams.get(id);
+      this.pendingStreams.delete(id);
+      if (pending) {
+        clearTimeout(pending.timer);
+        pending.reject(new Error('share closed'));
+      }
+    }
+    share.pending.clear();
+    const stopped = new Promise<void>((resolve) => share.server.close(() => resolve()));
+    for (const visitor of share.visitors) visitor.destroy();
+    for (const ws of share.streams) ws.terminate();
+    await stopped;
+    this.opts.logger?.info({ shareId: share.shareId, port: share.port, why }, 'relay share closed');
+  }
+
+  private withLock<T>(shareId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(shareId) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(shareId, settled);
+    void settled.then(() => {
+      if (this.locks.get(shareId) === settled) this.locks.delete(shareId);
+    });
+    return next;
+  }
+}

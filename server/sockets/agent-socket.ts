@@ -1,0 +1,92 @@
+// An agent's control socket after authentication: presence, command results, events fanned out to
+// the owner's dashboards, and relay messages handed to the relay hooks.
+import type WebSocket from 'ws';
+import { AgentToHub } from '../../shared';
+import type { HubContext } from '../hub-context';
+import { AgentConnection } from '../presence';
+import type { RelayDevice } from '../relay/relay-hooks';
+import type { DeviceRow } from '../store/hub-store';
+import { CLOSE, readFrame } from './socket-messages';
+
+export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): void {
+  const conn = new AgentConnection(device.id, device.userId, ws, ctx.limits.maxBufferedBytes);
+  const log = ctx.logger.child({ deviceId: device.id });
+  const previous = ctx.presence.addAgent(conn);
+  if (previous) {
+    previous.ws.close(4000, 'replaced by a newer connection');
+    ctx.commands.deviceGone(previous.pending, device.name);
+  }
+  ctx.heartbeat.watch(ws);
+  const relayDevice: RelayDevice = { deviceId: device.id, userId: device.userId, send: (m) => conn.send(m) };
+
+  const seen = () => {
+    const at = new Date().toISOString();
+    void ctx.store
+      .touchDevice(device.id, at)
+      .catch((err) => log.error({ err }, 'could not update lastSeenAt'));
+    return at;
+  };
+  const connectedAt = seen();
+  ctx.presence.publish(device.userId, {
+    type: 'presence',
+    deviceId: device.id,
+    online: true,
+    lastSeenAt: connectedAt,
+  });
+  log.info('agent connected');
+
+  ws.on('message', (data, isBinary) => {
+    const frame = readFrame(data, isBinary);
+    if (!frame.ok) {
+      log.warn({ reason: frame.reason }, 'agent sent a bad frame; closing');
+      ws.close(frame.code, frame.reason);
+      return;
+    }
+    const parsed = AgentToHub.safeParse(frame.value);
+    if (!parsed.success) {
+      // Tolerated (a newer agent may know more message or event types), but not acted on.
+      log.warn(
+        { type: (frame.value as { type: string }).type.slice(0, 64) },
+        'agent sent an unknown or malformed message; ignored',
+      );
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case 'hello':
+        log.info({ agentVersion: msg.agentVersion }, 'agent said hello');
+        seen();
+        break;
+      case 'result':
+        conn.pending.get(msg.id)?.resolve(msg.result);
+        break;
+      case 'event':
+        ctx.presence.publish(device.userId, { type: 'device.event', deviceId: device.id, event: msg.event });
+        break;
+      case 'relay.open':
+      case 'relay.close':
+        try {
+          ctx.relayHooks.onAgentMessage(relayDevice, msg);
+        } catch (err) {
+          log.error({ err }, 'relay hook failed');
+        }
+        break;
+    }
+  });
+
+  ws.on('close', (code) => {
+    ctx.commands.deviceGone(conn.pending, device.name);
+    if (!ctx.presence.removeAgent(conn)) return;
+    const lastSeenAt = seen();
+    log.info({ code }, 'agent disconnected');
+    ctx.presence.publish(device.userId, { type: 'presence', deviceId: device.id, online: false, lastSeenAt });
+    try {
+      ctx.relayHooks.onDeviceOffline(device.id);
+    } catch (err) {
+      log.error({ err }, 'relay hook failed');
+    }
+  });
+  ws.on('error', (err) => log.debug({ err: err.message }, 'agent socket error'));
+}
+
+export { CLOSE };

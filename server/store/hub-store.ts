@@ -1,0 +1,75 @@
+// What the hub keeps, behind one interface: SQLite (sqlite-store.ts) for a person or a team; a
+// PostgreSQL implementation can take its place when the hub runs as several instances. Every method
+// is async so such a store fits without changing callers.
+import type { ErrorCode, Result } from '../../shared';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  passwordHash: string;
+  /** Bumped by logout and password change: access tokens carrying an older value are refused. */
+  tokenVersion: number;
+  createdAt: string;
+}
+
+export interface DeviceRow {
+  id: string;
+  userId: string;
+  name: string;
+  /** The `jti` of the one device token that is valid for this device. */
+  tokenId: string;
+  revoked: boolean;
+  createdAt: string;
+  lastSeenAt: string | null;
+}
+
+export interface AuditEntry {
+  userId: string;
+  deviceId: string;
+  commandId: string;
+  commandName: string;
+  ok: boolean;
+  /** The error code when the command failed; never argument values (they may hold secrets). */
+  errorCode: ErrorCode | null;
+  at: string;
+}
+
+export interface StoredCommandResult {
+  deviceId: string;
+  commandId: string;
+  userId: string;
+  name: string;
+  result: Result<unknown>;
+}
+
+export interface HubStore {
+  createUser(user: { id: string; email: string; passwordHash: string }): Promise<UserRow | 'email_taken'>;
+  userByEmail(email: string): Promise<UserRow | undefined>;
+  userById(id: string): Promise<UserRow | undefined>;
+  setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** Invalidates the user's outstanding access tokens; returns the new version. */
+  bumpTokenVersion(userId: string): Promise<number>;
+
+  addRefreshToken(token: { jti: string; userId: string; expiresAt: string }): Promise<void>;
+  /** Marks the token used; 'ok' the first time, 'reused' if it was already revoked, 'unknown' otherwise. */
+  consumeRefreshToken(jti: string, userId: string): Promise<'ok' | 'reused' | 'unknown'>;
+  revokeRefreshTokens(userId: string): Promise<void>;
+
+  addPairingCode(code: { codeHash: string; userId: string; expiresAt: string }): Promise<void>;
+  /** Redeems a code once: the owner's id if it was valid, unused and unexpired. Marks it used. */
+  redeemPairingCode(codeHash: string, now: string): Promise<string | undefined>;
+
+  createDevice(device: { id: string; userId: string; name: string; tokenId: string }): Promise<DeviceRow>;
+  deviceById(id: string): Promise<DeviceRow | undefined>;
+  devicesOfUser(userId: string): Promise<DeviceRow[]>;
+  revokeDevice(id: string): Promise<void>;
+  touchDevice(id: string, at: string): Promise<void>;
+
+  commandResult(deviceId: string, commandId: string): Promise<StoredCommandResult | undefined>;
+  saveCommandResult(entry: StoredCommandResult): Promise<void>;
+
+  audit(entry: AuditEntry): Promise<void>;
+  auditLog(userId: string, limit?: number): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}

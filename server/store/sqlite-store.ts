@@ -1,0 +1,244 @@
+// The hub's embedded store: better-sqlite3 in WAL mode, migrations applied at open.
+import Database from 'better-sqlite3';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Result } from '../../shared';
+import type { AuditEntry, DeviceRow, HubStore, StoredCommandResult, UserRow } from './hub-store';
+import { MIGRATIONS } from './migrations';
+
+interface UserRecord {
+  id: string;
+  email: string;
+  password_hash: string;
+  token_version: number;
+  created_at: string;
+}
+interface DeviceRecord {
+  id: string;
+  user_id: string;
+  name: string;
+  token_id: string;
+  revoked: number;
+  created_at: string;
+  last_seen_at: string | null;
+}
+
+const toUser = (r: UserRecord): UserRow => ({
+  id: r.id,
+  email: r.email,
+  passwordHash: r.password_hash,
+  tokenVersion: r.token_version,
+  createdAt: r.created_at,
+});
+const toDevice = (r: DeviceRecord): DeviceRow => ({
+  id: r.id,
+  userId: r.user_id,
+  name: r.name,
+  tokenId: r.token_id,
+  revoked: r.revoked === 1,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+});
+
+/** Applies every migration newer than the file's `user_version`, each in its own transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version - 1]);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+}
+
+export function openSqliteStore(file: string): HubStore {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const db = new Database(file);
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Best effort: the data directory itself is 0700.
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const now = () => new Date().toISOString();
+  const q = {
+    insertUser: db.prepare(
+      'INSERT INTO users (id, email, password_hash, token_version, created_at) VALUES (?, ?, ?, 0, ?)',
+    ),
+    userByEmail: db.prepare<[string], UserRecord>('SELECT * FROM users WHERE email = ?'),
+    userById: db.prepare<[string], UserRecord>('SELECT * FROM users WHERE id = ?'),
+    setPassword: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+    bumpVersion: db.prepare<[string], { token_version: number }>(
+      'UPDATE users SET token_version = token_version + 1 WHERE id = ? RETURNING token_version',
+    ),
+    addRefresh: db.prepare('INSERT INTO refresh_tokens (jti, user_id, expires_at) VALUES (?, ?, ?)'),
+    refresh: db.prepare<[string, string], { revoked_at: string | null }>(
+      'SELECT revoked_at FROM refresh_tokens WHERE jti = ? AND user_id = ?',
+    ),
+    revokeRefresh: db.prepare(
+      'UPDATE refresh_tokens SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL',
+    ),
+    revokeAllRefresh: db.prepare(
+      'UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL',
+    ),
+    pruneRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
+    addCode: db.prepare('INSERT INTO pairing_codes (code_hash, user_id, expires_at) VALUES (?, ?, ?)'),
+    redeemCode: db.prepare<[string, string, string], { user_id: string }>(
+      'UPDATE pairing_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id',
+    ),
+    pruneCodes: db.prepare('DELETE FROM pairing_codes WHERE expires_at < ?'),
+    insertDevice: db.prepare(
+      'INSERT INTO devices (id, user_id, name, token_id, revoked, created_at) VALUES (?, ?, ?, ?, 0, ?)',
+    ),
+    deviceById: db.prepare<[string], DeviceRecord>('SELECT * FROM devices WHERE id = ?'),
+    devicesOfUser: db.prepare<[string], DeviceRecord>(
+      'SELECT * FROM devices WHERE user_id = ? AND revoked = 0 ORDER BY created_at, id',
+    ),
+    revokeDevice: db.prepare('UPDATE devices SET revoked = 1 WHERE id = ?'),
+    touchDevice: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
+    result: db.prepare<[string, string], { user_id: string; name: string; result_json: string }>(
+      'SELECT user_id, name, result_json FROM command_results WHERE device_id = ? AND command_id = ?',
+    ),
+    saveResult: db.prepare(
+      'INSERT OR IGNORE INTO command_results (device_id, command_id, user_id, name, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    pruneResults: db.prepare('DELETE FROM command_results WHERE created_at < ?'),
+    audit: db.prepare(
+      'INSERT INTO audit_log (user_id, device_id, command_id, command_name, ok, error_code, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    auditLog: db.prepare<
+      [string, number],
+      {
+        user_id: string;
+        device_id: string;
+        command_id: string;
+        command_name: string;
+        ok: number;
+        error_code: string | null;
+        at: string;
+      }
+    >('SELECT * FROM audit_log WHERE user_id = ? ORDER BY seq DESC LIMIT ?'),
+  };
+
+  // Housekeeping at open: expired codes and tokens, and idempotency records older than a day.
+  const startedAt = now();
+  q.pruneRefresh.run(startedAt);
+  q.pruneCodes.run(startedAt);
+  q.pruneResults.run(new Date(Date.now() - 24 * 3600_000).toISOString());
+
+  const store: HubStore = {
+    async createUser(user) {
+      try {
+        q.insertUser.run(user.id, user.email, user.passwordHash, now());
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'email_taken';
+        throw err;
+      }
+      return toUser(q.userById.get(user.id)!);
+    },
+    async userByEmail(email) {
+      const r = q.userByEmail.get(email);
+      return r && toUser(r);
+    },
+    async userById(id) {
+      const r = q.userById.get(id);
+      return r && toUser(r);
+    },
+    async setPassword(userId, passwordHash) {
+      q.setPassword.run(passwordHash, userId);
+    },
+    async bumpTokenVersion(userId) {
+      return q.bumpVersion.get(userId)?.token_version ?? 0;
+    },
+    async addRefreshToken(token) {
+      q.addRefresh.run(token.jti, token.userId, token.expiresAt);
+    },
+    async consumeRefreshToken(jti, userId) {
+      return db.transaction(() => {
+        const row = q.refresh.get(jti, userId);
+        if (!row) return 'unknown' as const;
+        if (row.revoked_at) return 'reused' as const;
+        q.revokeRefresh.run(now(), jti);
+        return 'ok' as const;
+      })();
+    },
+    async revokeRefreshTokens(userId) {
+      q.revokeAllRefresh.run(now(), userId);
+    },
+    async addPairingCode(code) {
+      q.addCode.run(code.codeHash, code.userId, code.expiresAt);
+    },
+    async redeemPairingCode(codeHash, at) {
+      return q.redeemCode.get(at, codeHash, at)?.user_id;
+    },
+    async createDevice(device) {
+      q.insertDevice.run(device.id, device.userId, device.name, device.tokenId, now());
+      return toDevice(q.deviceById.get(device.id)!);
+    },
+    async deviceById(id) {
+      const r = q.deviceById.get(id);
+      return r && toDevice(r);
+    },
+    async devicesOfUser(userId) {
+      return q.devicesOfUser.all(userId).map(toDevice);
+    },
+    async revokeDevice(id) {
+      q.revokeDevice.run(id);
+    },
+    async touchDevice(id, at) {
+      q.touchDevice.run(at, id);
+    },
+    async commandResult(deviceId, commandId) {
+      const r = q.result.get(deviceId, commandId);
+      if (!r) return undefined;
+      return {
+        deviceId,
+        commandId,
+        userId: r.user_id,
+        name: r.name,
+        result: JSON.parse(r.result_json) as Result<unknown>,
+      };
+    },
+    async saveCommandResult(entry: StoredCommandResult) {
+      q.saveResult.run(
+        entry.deviceId,
+        entry.commandId,
+        entry.userId,
+        entry.name,
+        JSON.stringify(entry.result),
+        now(),
+      );
+    },
+    async audit(entry: AuditEntry) {
+      q.audit.run(
+        entry.userId,
+        entry.deviceId,
+        entry.commandId,
+        entry.commandName,
+        entry.ok ? 1 : 0,
+        entry.errorCode,
+        entry.at,
+      );
+    },
+    async auditLog(userId, limit = 100) {
+      return q.auditLog.all(userId, limit).map((r) => ({
+        userId: r.user_id,
+        deviceId: r.device_id,
+        commandId: r.command_id,
+        commandName: r.command_name,
+        ok: r.ok === 1,
+        errorCode: r.error_code as AuditEntry['errorCode'],
+        at: r.at,
+      }));
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+  return store;
+}
