@@ -2,6 +2,7 @@
 // Implemented by `create-agent.ts`; used by the local API, the CLI's `agent` command, the hub link,
 // and the Electron main process (which injects a safeStorage-backed key provider).
 import type { AgentEvent, CommandContext, Dispatch, LogLine } from '../../shared';
+import type { ShareServiceFactory } from './share-service';
 
 /** Where the AES-256-GCM key for secrets comes from. */
 export interface KeyProvider {
@@ -19,6 +20,8 @@ export interface AgentOptions {
   hubUrl?: string;
   /** Docker connection options (dockerode); default: the local socket / DOCKER_HOST. */
   docker?: { socketPath?: string; host?: string; port?: number };
+  /** Plugs sharing in (see share-service.ts); without it share.* fail with share_failed. */
+  shareServiceFactory?: ShareServiceFactory;
 }
 
 export interface Agent {
@@ -29,7 +32,12 @@ export interface Agent {
   /** Subscribe to events; returns the unsubscribe function. */
   onEvent(listener: (event: AgentEvent) => void): () => void;
   /** Streams log lines (the last `tail`, then new ones) until the returned function is called. */
-  followLogs(ref: string, tail: number, onLine: (line: LogLine) => void, ctx: CommandContext): Promise<() => void>;
+  followLogs(
+    ref: string,
+    tail: number,
+    onLine: (line: LogLine) => void,
+    ctx: CommandContext,
+  ): Promise<() => void>;
   /** After sleep or a network change: reconnect the hub link and re-open shares now, not at the next backoff. */
   wake(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,43 @@
+// The agent's log: pino to a file in the data directory (what the owner attaches to a bug report) and
+// to stderr. Secrets must never reach either, so every key that can hold one is redacted by name.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+
+const SECRET_KEYS = [
+  'password',
+  'secret',
+  'secretKey',
+  'token',
+  'deviceToken',
+  'authtoken',
+  'ngrokAuthtoken',
+  'connectionString',
+  'credentials',
+  'env',
+  'Env',
+  'authorization',
+];
+
+/** pino redact paths for a secret key at the top level and up to two levels down. */
+export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+export function createLogger(dataDir: string, env: Record<string, string | undefined>): Logger {
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const stderrLevel = env.LATTICE_LOG_LEVEL ?? 'info';
+  const streams: pino.StreamEntry[] = [
+    { level: 'info', stream: pino.destination({ dest: join(logDir, 'agent.log'), mkdir: true, sync: true }) },
+  ];
+  if (stderrLevel !== 'silent') {
+    streams.push({ level: stderrLevel as pino.Level, stream: pino.destination({ dest: 2, sync: true }) });
+  }
+  return pino(
+    {
+      level: 'info',
+      base: { component: 'agent' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    pino.multistream(streams),
+  );
+}
