@@ -54,6 +54,8 @@ export class SecretBox {
 }
 
 export const KEY_FILE = 'secret.key';
+/** Where the tray app keeps the key once it has taken it over, encrypted by the OS keyring (safeStorage). */
+export const PROTECTED_KEY_FILE = 'secret.key.safestorage';
 
 /**
  * Headless key storage: 32 random bytes in `<dataDir>/secret.key`, mode 0600. A key file readable by
@@ -64,6 +66,13 @@ export const fileKeyProvider: KeyProvider = {
   protection: 'file',
   loadOrCreateKey(dataDir: string): Buffer {
     const path = join(dataDir, KEY_FILE);
+    if (!existsSync(path) && existsSync(join(dataDir, PROTECTED_KEY_FILE))) {
+      // A fresh key here would make every stored credential unreadable: the real one is in the keyring.
+      throw new Error(
+        `The secrets key of ${dataDir} is protected by the Lattice app (OS keyring); ` +
+          'start the app, or use another --data-dir for a headless agent.',
+      );
+    }
     if (!existsSync(path)) {
       const key = randomBytes(32);
       // 'wx' fails if another process created it in between; then we read theirs below.

@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { SafeStorage } from 'electron';
 import type { KeyProvider } from '../agent/agent';
-import { fileKeyProvider, KEY_FILE } from '../agent/secrets';
+import { fileKeyProvider, KEY_FILE, PROTECTED_KEY_FILE } from '../agent/secrets';
 
-/** The encrypted key's file in the data directory. */
-export const PROTECTED_KEY_FILE = 'secret.key.safestorage';
+export { PROTECTED_KEY_FILE };
 
 export type SafeStorageLike = Pick<
   SafeStorage,

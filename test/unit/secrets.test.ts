@@ -1,11 +1,11 @@
 // AES-256-GCM secrets: round trip, tamper detection, context binding, and the 0600 key file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { fileKeyProvider, KEY_FILE, SecretBox } from '../../electron/agent/secrets';
+import { fileKeyProvider, KEY_FILE, PROTECTED_KEY_FILE, SecretBox } from '../../electron/agent/secrets';
 
 test('seal and open round trip; every seal uses a fresh IV', () => {
   const box = new SecretBox(randomBytes(32));
@@ -60,4 +60,11 @@ test('a key file readable by others is tightened to 0600; a wrong-size key is re
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a headless agent refuses to mint a new key where the app keeps the real one in the keyring', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-key-'));
+  writeFileSync(join(dir, PROTECTED_KEY_FILE), 'sealed-by-safeStorage');
+  assert.throws(() => fileKeyProvider.loadOrCreateKey(dir), /protected by the Lattice app/);
+  assert.equal(existsSync(join(dir, KEY_FILE)), false);
 });
