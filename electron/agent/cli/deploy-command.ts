@@ -1,0 +1,54 @@
+// `lattice deploy postgres|minio|custom …`: flags → workload.deploy, with a progress bar on a terminal.
+import type { Command } from 'commander';
+import { action, collect, connect, printJson, withCommonOptions, type CommonFlags } from './command-kit';
+import { deployArgsFromFlags, type DeployFlags } from './deploy-args';
+import { showDeployProgress } from './deploy-progress';
+import { workloadSummary } from './format';
+
+export function registerDeployCommand(program: Command): void {
+  withCommonOptions(
+    program
+      .command('deploy')
+      .description('deploy postgres, minio, or a custom image (and wait until it is ready)')
+      .argument('<template>', 'postgres, minio or custom')
+      .argument('[command...]', 'custom only: the command to run, after --')
+      .option('--name <name>', 'workload name (generated when omitted)')
+      .option('--image <image>', 'image to run (required for custom)')
+      .option('-p, --publish <port>', 'CONTAINER_PORT[:HOST_PORT][/udp], repeatable', collect)
+      .option('-e, --env <KEY=VALUE>', 'environment variable, repeatable', collect)
+      .option('-v, --volume <VOLUME:/path[:ro]>', 'mount a named volume, repeatable', collect)
+      .option('--restart <policy>', 'no, always, unless-stopped or on-failure')
+      .option('--cpus <n>', 'CPU limit, e.g. 1.5')
+      .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
+      .option('--privileged', 'ask for a privileged container (the agent refuses it)')
+      .option('--network <mode>', 'network mode (host networking is refused)')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  lattice deploy postgres --name db
+  lattice deploy minio --json
+  lattice deploy custom --image nginx:1.27 -p 80            container port 80 on a free 127.0.0.1 port
+  lattice deploy custom --image nginx:1.27 -p 80:8080       container port 80 on 127.0.0.1:8080
+  lattice deploy custom --image redis:7 -v cache:/data --memory 256m -- redis-server --save 60 1`,
+      ),
+  ).action(
+    action(async (template: string, command: string[], flags: CommonFlags & DeployFlags) => {
+      // Validate before touching the agent: a bad flag creates nothing.
+      const args = deployArgsFromFlags(template, flags, command);
+      const client = connect(flags);
+      const progress = await showDeployProgress(client, args);
+      let workload;
+      try {
+        workload = await client.command('workload.deploy', args);
+      } finally {
+        progress.stop();
+      }
+      if (flags.json) printJson(workload);
+      else console.log(workloadSummary(workload));
+      if (workload.status === 'failed') {
+        throw new Error(`${workload.name} failed${workload.message ? `: ${workload.message}` : ''}`);
+      }
+    }),
+  );
+}
