@@ -14,6 +14,9 @@ export interface HealthTarget {
   isRunning: () => Promise<boolean>;
 }
 
+const FAST_POLL_MS = 100;
+const FAST_PHASE_MS = 5_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function attempt(t: HealthTarget): Promise<void> {
@@ -74,8 +77,9 @@ async function attempt(t: HealthTarget): Promise<void> {
 /** Retries until the check passes; throws with the last reason after `timeoutMs` or when the container exits. */
 export async function waitHealthy(t: HealthTarget, timeoutMs = 60_000, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
   let last = 'no answer yet';
-  let delay = 200;
+  let delay = FAST_POLL_MS;
   while (Date.now() < deadline) {
     if (signal?.aborted) throw new Error('the agent is shutting down');
     try {
@@ -88,7 +92,9 @@ export async function waitHealthy(t: HealthTarget, timeoutMs = 60_000, signal?: 
       throw new Error(`the container stopped while starting (last check: ${last})`);
     }
     await sleep(delay);
-    delay = Math.min(delay * 1.5, 1000);
+    // Most services are ready within seconds: poll fast then, so a ready database is noticed within
+    // ~100 ms (this is the deploy-to-login time users feel); back off only for slow starters.
+    if (Date.now() - started > FAST_PHASE_MS) delay = Math.min(delay * 1.5, 1000);
   }
   throw new Error(`not ready after ${Math.round(timeoutMs / 1000)} s (last check: ${last})`);
 }
