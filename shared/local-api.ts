@@ -18,7 +18,7 @@ export const LOCAL_API = {
 export const SESSION_COOKIE = 'lattice_console';
 /** File names inside the data directory. */
 export const DATA_FILES = {
-  db: 'lattice.db',
+  db: 'agent.db',
   key: 'secret.key',
   apiToken: 'api-token',
   /** Written by a running agent: `{url, pid, startedAt}` so the CLI can find it. */

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import {
+  DATA_FILES,
   LatticeError,
   TEMPLATES,
   templateImage,
@@ -29,7 +30,7 @@ import { createDispatcher, type Handlers } from './dispatcher';
 import { HubLink, pairWithHub } from './hub-link';
 import type { AgentInternals, ShareService } from './share-service';
 
-export const DB_FILE = 'agent.db';
+export const DB_FILE = DATA_FILES.db;
 
 const AGENT_VERSION: string = (() => {
   try {
