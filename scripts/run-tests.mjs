@@ -50,7 +50,9 @@ if (!suiteArg && filters.length === 0) {
   }
 }
 
+// Unit tests create nothing in Docker, so only runs with Docker suites sweep leftovers.
 const sweep = () =>
+  suites.some((s) => s !== 'unit') &&
   spawnSync('node', ['--import', 'tsx', 'test/helpers/sweep.ts'], { cwd: root, stdio: 'inherit' });
 sweep();
 const result = spawnSync(
