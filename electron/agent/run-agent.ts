@@ -7,6 +7,7 @@ import { createAgent } from './create-agent';
 import { ensureDataDir } from './data-dir';
 import { startLocalApi, type LocalApi } from './local-api';
 import { readRunningAgent } from './local-api/running-file';
+import { createShareService } from './shares/share-service';
 
 export interface HeadlessAgentOptions {
   dataDir: string;
@@ -49,7 +50,13 @@ export async function runHeadlessAgent(opts: HeadlessAgentOptions): Promise<Head
       `A Lattice agent is already running for ${dataDir} (pid ${running.pid}, ${running.url})`,
     );
   }
-  const agent = await createAgent({ dataDir, hubUrl: opts.hubUrl, env: opts.env ?? process.env });
+  const agent = await createAgent({
+    dataDir,
+    hubUrl: opts.hubUrl,
+    env: opts.env ?? process.env,
+    // [sharing] share.create/revoke/list through the relay or ngrok.
+    shareServiceFactory: (internals) => createShareService(internals),
+  });
   let api: LocalApi;
   try {
     api = await startLocalApi(agent, { port: opts.apiPort ?? 0, consoleDir: opts.consoleDir });

@@ -27,6 +27,10 @@ export interface HubRelayOptions {
   assignments: RelayAssignments;
   /** Sends a message down a device's control link; false when the device is offline. */
   sendToDevice(deviceId: string, msg: HubToAgent): boolean;
+  /** Whether the device has a control link now (an old socket's close can arrive after the new one opened). */
+  isDeviceOnline?(deviceId: string): boolean;
+  /** Public ports one device may hold at once. Default 20. */
+  maxSharesPerDevice?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** A visitor whose stream the agent has not claimed by then is dropped. Default 10 s. */
   streamClaimTimeoutMs?: number;
@@ -130,6 +134,7 @@ export class HubRelay {
     clearTimeout(this.offlineTimers.get(deviceId));
     const timer = setTimeout(() => {
       this.offlineTimers.delete(deviceId);
+      if (this.opts.isDeviceOnline?.(deviceId)) return;
       for (const share of [...this.live.values()]) {
         if (share.deviceId === deviceId)
           void this.withLock(share.shareId, () => this.closeLive(share, 'device offline'));
@@ -217,6 +222,13 @@ export class HubRelay {
       return existing;
     }
     if (existing) await this.closeLive(existing, 'kind changed');
+    const limit = this.opts.maxSharesPerDevice ?? 20;
+    if ([...this.live.values()].filter((l) => l.deviceId === deviceId).length >= limit) {
+      throw new RelayError({
+        code: 'share_failed',
+        message: `This device already has ${limit} relay shares open on this hub; revoke one first`,
+      });
+    }
 
     const candidates: number[] = [];
     if (reserved) candidates.push(reserved.port);

@@ -30,6 +30,7 @@ export function createRelayModule(opts: RelayModuleOptions): RelayFactory {
       bindHost: opts.bindHost,
       assignments,
       sendToDevice: (deviceId, msg) => ctx.device(deviceId)?.send(msg) ?? false,
+      isDeviceOnline: (deviceId) => ctx.device(deviceId) !== undefined,
       logger: ctx.logger,
       streamClaimTimeoutMs: opts.streamClaimTimeoutMs,
       offlineGraceMs: opts.offlineGraceMs,

@@ -4,6 +4,7 @@ import pkg from '../../../package.json' with { type: 'json' };
 import { registerAgentCommand } from './agent-command';
 import { registerDeployCommand } from './deploy-command';
 import { registerPairCommand } from './pair';
+import { registerShareCommands } from './share';
 import { registerWorkloadCommands } from './workload-commands';
 
 export function buildProgram(): Command {
@@ -21,5 +22,6 @@ export function buildProgram(): Command {
   registerDeployCommand(program);
   registerWorkloadCommands(program);
   registerPairCommand(program);
+  registerShareCommands(program);
   return program;
 }

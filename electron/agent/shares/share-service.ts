@@ -1,0 +1,535 @@
+// share.create / share.revoke / share.list, plugged into the agent through createAgent's
+// shareServiceFactory. A share is: a row (intent first), a tunnel (hub relay or ngrok), and for
+// Postgres its own database role. Revoking or expiring one closes the tunnel (cutting every visitor)
+// and drops the role; on start and wake the shares that have not expired are re-opened, on the same
+// public port where the provider allows it.
+import { randomBytes } from 'node:crypto';
+import {
+  EXPIRY_MS,
+  LatticeError,
+  type CommandContext,
+  type Credentials,
+  type ParsedArgs,
+  type Share,
+  type ShareVia,
+} from '../../../shared';
+import type { AgentInternals, ShareService } from '../share-service';
+import type { HubLink } from '../hub-link';
+import { NgrokTunnelProvider, NO_NGROK_TOKEN_MESSAGE, type NgrokForward } from '../tunnels/ngrok-tunnel';
+import { RelayTunnelProvider } from '../tunnels/relay-tunnel';
+import type {
+  TunnelEndpoint,
+  TunnelOpenRequest,
+  TunnelProvider,
+  TunnelUpdate,
+} from '../tunnels/tunnel-provider';
+import {
+  createShareRole,
+  dropShareRole,
+  serverOffersTls,
+  shareRoleName,
+  type PgOwner,
+} from './postgres-share-role';
+import { pickShareTarget } from './share-target';
+import { shareView, type ShareSecrets } from './share-view';
+import { SharesRepo, type ShareRow } from './shares-repo';
+
+export interface ShareServiceOptions {
+  /** Test hook: the clock, in ms since the epoch. */
+  now?: () => number;
+  /**
+   * Test hook: every share expires this long after it is made, whatever `expires` says — so tests
+   * can watch an expiry happen. Deliberately not part of the command schema.
+   */
+  expiresInMs?: number;
+  /** Test hook: a stand-in for ngrok.forward. */
+  ngrokForward?: NgrokForward;
+  ngrokTimeoutMs?: number;
+  relayReplyTimeoutMs?: number;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const GONE = new Set(['revoked', 'expired']);
+
+const asShareFailed = (err: unknown, what: string) =>
+  err instanceof LatticeError ? err : new LatticeError('share_failed', `${what}: ${(err as Error).message}`);
+
+export function createShareService(internals: AgentInternals, opts: ShareServiceOptions = {}): ShareService {
+  return new AgentShareService(internals, opts);
+}
+
+export class AgentShareService implements ShareService {
+  private readonly repo: SharesRepo;
+  private readonly ngrok: NgrokTunnelProvider;
+  private relay: RelayTunnelProvider | undefined;
+  private relayUnsubscribe: (() => void)[] = [];
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Shares whose tunnel this process has open (or, for the relay, keeps wanting open). */
+  private readonly open = new Set<string>();
+  /** Shares being created now: their `opening` rows are not leftovers of a crash. */
+  private readonly creating = new Set<string>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly i: AgentInternals,
+    private readonly opts: ShareServiceOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.repo = new SharesRepo(i.db);
+    this.ngrok = new NgrokTunnelProvider({
+      authtoken: () => i.ngrokAuthtoken(),
+      logger: i.logger,
+      forward: opts.ngrokForward,
+      timeoutMs: opts.ngrokTimeoutMs,
+    });
+    this.attachRelay(i.hubLink());
+    this.unsubscribe.push(
+      i.onHubLink((link) => {
+        this.attachRelay(link);
+        void this.reopenAll();
+      }),
+      i.bus.on((event) => {
+        if (event.type === 'workload.removed') void this.forgetWorkload(event.id);
+      }),
+    );
+  }
+
+  // ---- commands ----
+
+  async create(args: ParsedArgs<'share.create'>, _ctx: CommandContext): Promise<Share> {
+    if (this.closed) throw new LatticeError('share_failed', 'The agent is stopping');
+    const resolved = this.i.resolveWorkload(args.workload);
+    const { workload } = resolved;
+    if (workload.status !== 'running') {
+      throw new LatticeError(
+        'share_failed',
+        `Workload ${workload.name} is ${workload.status}; start it before sharing it`,
+      );
+    }
+    const target = pickShareTarget(workload, args.port);
+    if (args.readOnly && target.kind !== 'postgres') {
+      throw new LatticeError('invalid_argument', 'Read-only applies to Postgres shares only', 'readOnly');
+    }
+    if (args.basicAuth && target.kind !== 'http') {
+      throw new LatticeError(
+        'invalid_argument',
+        `Basic auth applies to HTTP shares only; a ${target.kind} share has its own credentials`,
+        'basicAuth',
+      );
+    }
+    const via: ShareVia = args.via ?? (this.i.hubLink() ? 'relay' : 'ngrok');
+    const provider = this.providerFor(via);
+    if (via === 'ngrok' && !this.i.ngrokAuthtoken()?.trim())
+      throw new LatticeError('share_failed', NO_NGROK_TOKEN_MESSAGE);
+    if (!provider) {
+      throw new LatticeError(
+        'share_failed',
+        'This computer is not paired with a hub, so it cannot share through the relay; pair it (lattice pair) or share via ngrok',
+      );
+    }
+
+    const id = `sh_${randomBytes(8).toString('hex')}`;
+    const createdAt = new Date(this.now()).toISOString();
+    const ms = this.opts.expiresInMs ?? EXPIRY_MS[args.expires];
+    const expiresAt = ms === null ? null : new Date(this.now() + ms).toISOString();
+    const secrets: ShareSecrets = {};
+    if (args.basicAuth === true) {
+      secrets.basicAuth = { username: 'visitor', password: randomBytes(18).toString('base64url') };
+    } else if (args.basicAuth) {
+      secrets.basicAuth = { username: args.basicAuth.username, password: args.basicAuth.password };
+    }
+
+    // Intent first: a crash from here on leaves an `opening` row that the next start cleans up.
+    this.creating.add(id);
+    this.repo.insert({
+      id,
+      workloadId: workload.id,
+      workloadName: workload.name,
+      via,
+      kind: target.kind,
+      status: 'opening',
+      portName: target.portName,
+      containerPort: target.containerPort,
+      url: null,
+      publicHost: null,
+      publicPort: null,
+      readOnly: args.readOnly,
+      basicAuth: !!secrets.basicAuth,
+      // Recorded before the role exists, so a crash after CREATE ROLE still finds it to drop.
+      roleName: target.kind === 'postgres' ? shareRoleName(id) : null,
+      sealed: this.seal(id, secrets),
+      message: null,
+      createdAt,
+      expiresAt,
+    });
+    let endpoint: TunnelEndpoint | undefined;
+    let roleName: string | undefined;
+    const owner =
+      target.kind === 'postgres' ? this.ownerOf(resolved.credentials, target.hostPort) : undefined;
+    try {
+      endpoint = await provider.open(
+        this.tunnelRequest(id, target.kind, target.hostPort, secrets, expiresAt),
+      );
+      this.open.add(id);
+      if (owner) {
+        try {
+          secrets.tls = await serverOffersTls(owner);
+          const role = await createShareRole(owner, {
+            shareId: id,
+            readOnly: args.readOnly,
+            validUntil: expiresAt ? new Date(expiresAt) : null,
+          });
+          roleName = role.name;
+          secrets.password = role.password;
+          secrets.database = owner.database;
+        } catch (err) {
+          throw asShareFailed(err, `Could not create a database role for the share of ${workload.name}`);
+        }
+      }
+      const row = this.repo.update(id, {
+        status: 'active',
+        url: endpoint.url,
+        publicHost: endpoint.publicHost,
+        publicPort: endpoint.publicPort ?? null,
+        roleName: roleName ?? null,
+        sealed: this.seal(id, secrets),
+      })!;
+      this.armExpiry(row);
+      const share = this.view(row);
+      this.i.bus.emit({ type: 'share.changed', share });
+      this.i.logger.info(
+        { shareId: id, workload: workload.name, via, url: endpoint.url, expiresAt },
+        'share created',
+      );
+      return share;
+    } catch (err) {
+      // No half-made share: no tunnel, no role, no row.
+      this.open.delete(id);
+      await provider.close(id).catch(() => undefined);
+      if (roleName && owner) await dropShareRole(owner, roleName).catch(() => undefined);
+      this.repo.delete(id);
+      this.i.logger.warn({ workload: workload.name, via, err: (err as Error).message }, 'share failed');
+      throw asShareFailed(err, `Could not share ${workload.name}`);
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  async revoke(ref: string): Promise<string[]> {
+    let rows: ShareRow[];
+    const byId = this.repo.byId(ref);
+    if (byId) {
+      rows = [byId];
+    } else {
+      let workloadId: string | undefined;
+      try {
+        workloadId = this.i.resolveWorkload(ref).workload.id;
+      } catch {
+        // The workload may be gone while rows still name it.
+      }
+      rows = this.repo.ofWorkload(workloadId ?? ref);
+      if (!rows.length && !workloadId) {
+        throw new LatticeError('not_found', `No share or workload named or with id "${ref}"`, 'ref');
+      }
+    }
+    const revoked: string[] = [];
+    for (const row of rows) {
+      if (GONE.has(row.status)) continue;
+      await this.withLock(row.id, () => this.teardown(row.id, 'revoked'));
+      revoked.push(row.id);
+    }
+    return revoked;
+  }
+
+  async list(): Promise<Share[]> {
+    return this.repo
+      .all()
+      .filter((r) => !GONE.has(r.status) && !(r.status === 'opening' && !this.creating.has(r.id)))
+      .map((r) => this.view(r));
+  }
+
+  async reopenAll(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.repo.all().map((row) => this.withLock(row.id, () => this.reopenOne(row.id))));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const u of this.unsubscribe) u();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    // Tunnels close with the agent; the rows stay and re-open (same address) at the next start.
+    await this.ngrok.closeAll();
+    this.detachRelay();
+    this.open.clear();
+  }
+
+  // ---- re-opening ----
+
+  private async reopenOne(id: string): Promise<void> {
+    const row = this.repo.byId(id);
+    if (!row || this.closed) return;
+    if (row.status === 'opening') {
+      if (!this.creating.has(id)) await this.teardown(id, 'revoked', 'left half-made by an earlier run');
+      return;
+    }
+    if (GONE.has(row.status)) {
+      await this.teardown(id, row.status as 'revoked' | 'expired'); // the role drop that failed before
+      return;
+    }
+    if (row.expiresAt !== null && Date.parse(row.expiresAt) <= this.now()) {
+      await this.teardown(id, 'expired');
+      return;
+    }
+    this.armExpiry(row);
+    if (this.open.has(id)) return;
+    let target;
+    let secrets: ShareSecrets;
+    try {
+      target = pickShareTarget(this.i.resolveWorkload(row.workloadId).workload, String(row.containerPort));
+      secrets = this.unseal(row);
+    } catch (err) {
+      this.setStatus(id, 'failed', `Cannot re-open: ${(err as Error).message}`);
+      return;
+    }
+    const req = this.tunnelRequest(
+      id,
+      row.kind,
+      target.hostPort,
+      secrets,
+      row.expiresAt,
+      row.publicPort ?? undefined,
+    );
+    if (row.via === 'relay') {
+      if (!this.relay) {
+        this.setStatus(id, 'reopening', 'Waiting for the hub link to re-open the relay');
+        return;
+      }
+      this.open.add(id);
+      this.setStatus(id, 'reopening', null);
+      // Non-blocking: the relay opens now if the hub is connected and after every reconnect.
+      this.relay.restore(req);
+      return;
+    }
+    try {
+      const endpoint = await this.ngrok.open(req);
+      this.open.add(id);
+      this.applyEndpoint(id, endpoint);
+    } catch (err) {
+      this.setStatus(id, 'failed', (err as Error).message);
+    }
+  }
+
+  private onRelayUpdate(update: TunnelUpdate): void {
+    const row = this.repo.byId(update.shareId);
+    if (!row || GONE.has(row.status) || row.status === 'opening') return;
+    if (update.state === 'open') this.applyEndpoint(row.id, update.endpoint);
+    else this.setStatus(row.id, 'reopening', update.message);
+  }
+
+  private applyEndpoint(id: string, endpoint: TunnelEndpoint): void {
+    const before = this.repo.byId(id);
+    if (!before) return;
+    if (before.publicPort !== null && endpoint.publicPort !== before.publicPort) {
+      this.i.logger.warn(
+        { shareId: id, was: before.url, now: endpoint.url },
+        'share re-opened on another address',
+      );
+    }
+    const row = this.repo.update(id, {
+      status: 'active',
+      url: endpoint.url,
+      publicHost: endpoint.publicHost,
+      publicPort: endpoint.publicPort ?? null,
+      message: null,
+    })!;
+    this.i.bus.emit({ type: 'share.changed', share: this.view(row) });
+  }
+
+  // ---- ending ----
+
+  /**
+   * Closes the tunnel (and with it every visitor connection), drops the database role and deletes
+   * the row. If the role cannot be dropped now (the database is stopped), the row stays, hidden,
+   * and the drop is retried at the next start; the role's VALID UNTIL still bounds it.
+   */
+  private async teardown(id: string, final: 'revoked' | 'expired', why?: string): Promise<void> {
+    const row = this.repo.byId(id);
+    if (!row) return;
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    this.open.delete(id);
+    await this.providerFor(row.via)
+      ?.close(id)
+      .catch((err) =>
+        this.i.logger.warn({ shareId: id, err: (err as Error).message }, 'closing the tunnel failed'),
+      );
+    const wasVisible = !GONE.has(row.status);
+    if (row.roleName) {
+      try {
+        const { workload, credentials } = this.i.resolveWorkload(row.workloadId);
+        const { hostPort } = pickShareTarget(workload, String(row.containerPort));
+        await dropShareRole(this.ownerOf(credentials, hostPort), row.roleName);
+      } catch (err) {
+        if (!(err instanceof LatticeError && err.code === 'not_found')) {
+          this.repo.update(id, {
+            status: final,
+            message: `The database role could not be dropped yet (${(err as Error).message}); retried at the next start`,
+          });
+          this.i.logger.warn({ shareId: id, err: (err as Error).message }, 'share role drop deferred');
+          if (wasVisible) this.i.bus.emit({ type: 'share.removed', id });
+          return;
+        }
+      }
+    }
+    this.repo.delete(id);
+    this.i.logger.info({ shareId: id, workload: row.workloadName, final, why }, `share ${final}`);
+    if (wasVisible) this.i.bus.emit({ type: 'share.removed', id });
+  }
+
+  private armExpiry(row: ShareRow): void {
+    clearTimeout(this.timers.get(row.id));
+    this.timers.delete(row.id);
+    if (row.expiresAt === null || this.closed) return;
+    const left = Date.parse(row.expiresAt) - this.now();
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(row.id);
+        const current = this.repo.byId(row.id);
+        if (!current || GONE.has(current.status)) return;
+        if (Date.parse(row.expiresAt!) > this.now()) return this.armExpiry(current);
+        void this.withLock(row.id, () => this.teardown(row.id, 'expired'));
+      },
+      Math.min(Math.max(left, 0), MAX_TIMER_MS),
+    );
+    timer.unref();
+    this.timers.set(row.id, timer);
+  }
+
+  /** The workload is deleted: its container (and the roles in it) went with it; close the tunnels. */
+  private async forgetWorkload(workloadId: string): Promise<void> {
+    for (const row of this.repo.ofWorkload(workloadId)) {
+      await this.withLock(row.id, async () => {
+        this.repo.update(row.id, { roleName: null });
+        await this.teardown(row.id, 'revoked', 'its workload was deleted');
+      });
+    }
+  }
+
+  // ---- plumbing ----
+
+  private attachRelay(link: HubLink | undefined): void {
+    this.detachRelay();
+    if (!link) return;
+    const relay = new RelayTunnelProvider({
+      link,
+      hubUrl: link.hubUrl,
+      deviceToken: link.deviceToken,
+      logger: this.i.logger,
+      replyTimeoutMs: this.opts.relayReplyTimeoutMs,
+    });
+    this.relay = relay;
+    this.relayUnsubscribe = [
+      relay.onUpdate((u) => this.onRelayUpdate(u)),
+      link.onStatus((connected) => {
+        if (connected) return;
+        for (const row of this.repo.all()) {
+          if (row.via === 'relay' && row.status === 'active') {
+            this.setStatus(row.id, 'reopening', 'The hub is unreachable; the share comes back when it is');
+          }
+        }
+      }),
+    ];
+  }
+
+  private detachRelay(): void {
+    for (const u of this.relayUnsubscribe) u();
+    this.relayUnsubscribe = [];
+    const relay = this.relay;
+    this.relay = undefined;
+    if (!relay) return;
+    void relay.closeAll();
+    for (const row of this.repo.all()) if (row.via === 'relay') this.open.delete(row.id);
+  }
+
+  private providerFor(via: ShareVia): TunnelProvider | undefined {
+    return via === 'ngrok' ? this.ngrok : this.relay;
+  }
+
+  private tunnelRequest(
+    shareId: string,
+    kind: ShareRow['kind'],
+    hostPort: number,
+    secrets: ShareSecrets,
+    expiresAt: string | null,
+    preferredPort?: number,
+  ): TunnelOpenRequest {
+    return {
+      shareId,
+      kind: kind === 'http' ? 'http' : 'tcp',
+      // Workload ports are published on 127.0.0.1 (or every interface with LAN access): loopback reaches both.
+      localHost: '127.0.0.1',
+      localPort: hostPort,
+      basicAuth: secrets.basicAuth,
+      expiresAt,
+      preferredPort,
+    };
+  }
+
+  private ownerOf(creds: Credentials, hostPort: number): PgOwner {
+    if (!creds.username || !creds.password || !creds.database) {
+      throw new LatticeError(
+        'share_failed',
+        'The workload has no stored database credentials to create a share role with',
+      );
+    }
+    return {
+      host: '127.0.0.1',
+      port: hostPort,
+      user: creds.username,
+      password: creds.password,
+      database: creds.database,
+    };
+  }
+
+  private setStatus(id: string, status: ShareRow['status'], message: string | null): void {
+    const before = this.repo.byId(id);
+    if (!before || (before.status === status && before.message === message)) return;
+    const row = this.repo.update(id, { status, message })!;
+    this.i.bus.emit({ type: 'share.changed', share: this.view(row) });
+  }
+
+  private view(row: ShareRow): Share {
+    let creds: Credentials | undefined;
+    if (row.kind === 's3') {
+      try {
+        creds = this.i.resolveWorkload(row.workloadId).credentials;
+      } catch {
+        creds = undefined;
+      }
+    }
+    return shareView(row, this.unseal(row), creds);
+  }
+
+  private seal(id: string, secrets: ShareSecrets): string {
+    return this.i.box.sealJson(secrets, `share:${id}`);
+  }
+
+  private unseal(row: ShareRow): ShareSecrets {
+    return row.sealed ? this.i.box.openJson<ShareSecrets>(row.sealed, `share:${row.id}`) : {};
+  }
+
+  private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(id, settled);
+    void settled.then(() => {
+      if (this.locks.get(id) === settled) this.locks.delete(id);
+    });
+    return next;
+  }
+}

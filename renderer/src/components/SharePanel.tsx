@@ -1,0 +1,277 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { ErrorBody, Share, ShareExpiry, ShareVia, Workload } from '../../../shared';
+import { useApi } from '../api/api-context';
+import { useLattice } from '../store/store';
+import { CopyButton } from './CopyButton';
+import { ErrorNote } from './ErrorNote';
+import { QrCode } from './QrCode';
+
+const EXPIRIES: { value: ShareExpiry; label: string }[] = [
+  { value: '1h', label: '1 hour' },
+  { value: '24h', label: '24 hours' },
+  { value: '7d', label: '7 days' },
+  { value: 'never', label: 'Never' },
+];
+
+function timeLeft(expiresAt: string | null, now: number): string {
+  if (!expiresAt) return 'no expiry';
+  const ms = Date.parse(expiresAt) - now;
+  if (ms <= 0) return 'expired';
+  const m = Math.floor(ms / 60_000);
+  if (m < 1) return 'less than a minute left';
+  if (m < 60) return `${m} min left`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min left`;
+  return `${Math.floor(h / 24)} days left`;
+}
+
+function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(t);
+  }, [intervalMs]);
+  return now;
+}
+
+/** What a person pastes: the connection string for databases, the URL otherwise. */
+const shareTarget = (s: Share) => s.connectionString ?? s.url;
+const isWebUrl = (s: string) => /^https?:\/\//.test(s);
+
+function ShareCard({ share, now }: { share: Share; now: number }) {
+  const { api } = useApi();
+  const [error, setError] = useState<ErrorBody | null>(null);
+  const [busy, setBusy] = useState(false);
+  const target = shareTarget(share);
+  const revoke = async () => {
+    setBusy(true);
+    const res = await api.invoke('share.revoke', { ref: share.id });
+    setBusy(false);
+    if (!res.ok) setError(res.error);
+  };
+  return (
+    <li className="share" data-testid={`share-${share.id}`} data-status={share.status}>
+      <div className="row row-between">
+        <span>
+          <strong>{share.via === 'relay' ? 'Hub relay' : 'ngrok'}</strong> · {share.kind}
+          {share.readOnly && ' · read-only'}
+          {share.basicAuth && ' · basic auth'}
+        </span>
+        <span
+          className={`badge badge-${share.status === 'active' ? 'running' : share.status === 'failed' ? 'failed' : 'pending'}`}
+        >
+          {share.status}
+        </span>
+      </div>
+      <div className="row share-target">
+        <code className="mono value" data-testid="share-connection-string">
+          {target}
+        </code>
+        <CopyButton text={target} label="Copy the shared address" testId="share-copy" />
+      </div>
+      {share.username && share.password && share.basicAuth && (
+        <p className="small" data-testid="share-basic-credentials">
+          Visitors sign in as{' '}
+          <code className="mono" data-testid="share-username">
+            {share.username}
+          </code>{' '}
+          with password{' '}
+          <code className="mono" data-testid="share-password">
+            {share.password}
+          </code>
+        </p>
+      )}
+      {share.accessKey && (
+        <p className="small">
+          Access key <code className="mono">{share.accessKey}</code>
+          {share.secretKey && (
+            <>
+              {' '}
+              · secret key <code className="mono">{share.secretKey}</code>
+            </>
+          )}
+        </p>
+      )}
+      {isWebUrl(target) && <QrCode text={target} label={`QR code for ${target}`} />}
+      {share.message && <p className="small muted">{share.message}</p>}
+      <div className="row row-between">
+        <span className="muted small" data-testid="share-time-left">
+          {timeLeft(share.expiresAt, now)}
+        </span>
+        <button
+          type="button"
+          className="btn btn-small btn-danger"
+          disabled={busy}
+          onClick={() => void revoke()}
+          data-testid="share-revoke"
+          aria-label={`Revoke the share of ${share.workloadName}`}
+        >
+          {busy ? 'Revoking…' : 'Revoke'}
+        </button>
+      </div>
+      <ErrorNote error={error} testId="share-error" />
+    </li>
+  );
+}
+
+export function SharePanel({ workload }: { workload: Workload }) {
+  const { api } = useApi();
+  const shares = useLattice((s) => s.shares);
+  const listError = useLattice((s) => s.sharesError);
+  const settings = useLattice((s) => s.settings);
+  const now = useNow(15_000);
+  // The agent answers share.list with share_failed when it has no sharing support at all.
+  const unavailable = listError?.code === 'share_failed' ? listError : null;
+  const paired = !!settings?.hub.url;
+  const [via, setVia] = useState<ShareVia>(paired || !settings?.ngrokConfigured ? 'relay' : 'ngrok');
+  const [expires, setExpires] = useState<ShareExpiry>('24h');
+  const [readOnly, setReadOnly] = useState(false);
+  const [basicAuth, setBasicAuth] = useState(true);
+  const [port, setPort] = useState('');
+  const [error, setError] = useState<ErrorBody | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const mine = Object.values(shares)
+    .filter((s) => s.workloadId === workload.id && s.status !== 'revoked' && s.status !== 'expired')
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const portChoices = workload.ports.filter((p) => p.protocol === 'tcp');
+  const portKey = (p: Workload['ports'][number]) => p.name ?? String(p.container);
+  const chosen = portChoices.find((p) => portKey(p) === port) ?? portChoices[0];
+  const isHttp =
+    workload.template === 'custom' || (workload.template === 'minio' && chosen?.name === 'console');
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const res = await api.invoke('share.create', {
+      workload: workload.name,
+      via,
+      expires,
+      readOnly: workload.template === 'postgres' ? readOnly : undefined,
+      port: port || undefined,
+      basicAuth: isHttp ? basicAuth : undefined,
+    });
+    setBusy(false);
+    if (res.ok) useLattice.getState().upsertShare(res.value);
+    else setError(res.error);
+  };
+
+  return (
+    <section className="card share-panel" aria-labelledby="share-title" data-testid="share-panel">
+      <h3 id="share-title" className="card-title">
+        Share with the world
+      </h3>
+      {unavailable ? (
+        <p className="note note-warn" data-testid="share-unavailable">
+          Sharing is not available on this computer yet: {unavailable.message}
+        </p>
+      ) : workload.status !== 'running' ? (
+        <p className="muted">Start {workload.name} to share it.</p>
+      ) : (
+        <form className="share-form" onSubmit={(e) => void submit(e)}>
+          <fieldset className="segmented">
+            <legend>Through</legend>
+            <label>
+              <input
+                type="radio"
+                name="via"
+                value="relay"
+                checked={via === 'relay'}
+                onChange={() => setVia('relay')}
+                data-testid="share-via-relay"
+              />{' '}
+              Hub relay
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="via"
+                value="ngrok"
+                checked={via === 'ngrok'}
+                onChange={() => setVia('ngrok')}
+                data-testid="share-via-ngrok"
+              />{' '}
+              ngrok
+            </label>
+          </fieldset>
+          {via === 'relay' && !paired && (
+            <p className="small note-inline">
+              Pair this computer with a hub in Settings to share through its relay.
+            </p>
+          )}
+          {via === 'ngrok' && settings && !settings.ngrokConfigured && (
+            <p className="small note-inline">Add your ngrok token in Settings first.</p>
+          )}
+          <div className="row row-fields">
+            <div className="field">
+              <label htmlFor="share-expires">Expires after</label>
+              <select
+                id="share-expires"
+                value={expires}
+                onChange={(e) => setExpires(e.target.value as ShareExpiry)}
+                data-testid="share-expires"
+              >
+                {EXPIRIES.map((x) => (
+                  <option key={x.value} value={x.value}>
+                    {x.label}
+                  </option>
+                ))}
+              </select>
+            </div>
+            {portChoices.length > 1 && (
+              <div className="field">
+                <label htmlFor="share-port">Port</label>
+                <select id="share-port" value={port} onChange={(e) => setPort(e.target.value)}>
+                  {portChoices.map((p) => (
+                    <option key={portKey(p)} value={portKey(p)}>
+                      {p.name ?? p.container}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            )}
+          </div>
+          {workload.template === 'postgres' && (
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={readOnly}
+                onChange={(e) => setReadOnly(e.target.checked)}
+                data-testid="share-readonly"
+              />{' '}
+              Read-only (a role that can only SELECT)
+            </label>
+          )}
+          {isHttp && (
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={basicAuth}
+                onChange={(e) => setBasicAuth(e.target.checked)}
+                data-testid="share-basic-auth"
+              />{' '}
+              Require a user name and password (basic auth)
+            </label>
+          )}
+          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="share-create">
+            {busy ? 'Opening the tunnel…' : 'Share'}
+          </button>
+          <ErrorNote error={error} testId="share-create-error" />
+        </form>
+      )}
+      {mine.length === 0 && !listError && workload.status === 'running' && (
+        <p className="small muted" data-testid="shares-empty">
+          Not shared. Share it to get an address that works from anywhere, for as long as you choose.
+        </p>
+      )}
+      {mine.length > 0 && (
+        <ul className="shares" data-testid="share-list">
+          {mine.map((s) => (
+            <ShareCard key={s.id} share={s} now={now} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

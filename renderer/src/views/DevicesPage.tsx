@@ -1,0 +1,89 @@
+import { useState } from 'react';
+import type { ErrorBody } from '../../../shared';
+import type { HubClient } from '../api/hub-transport';
+import { CopyButton } from '../components/CopyButton';
+import { EmptyState } from '../components/EmptyState';
+import { ErrorNote } from '../components/ErrorNote';
+import { useLattice } from '../store/store';
+
+function PairingCard({ hub }: { hub: HubClient }) {
+  const [code, setCode] = useState<{ code: string; expiresAt: string } | null>(null);
+  const [error, setError] = useState<ErrorBody | null>(null);
+  const create = async () => {
+    setError(null);
+    const res = await hub.createPairingCode();
+    if (res.ok) setCode(res.value);
+    else setError(res.error);
+  };
+  const command = code ? `lattice pair --hub ${location.origin} --code ${code.code}` : '';
+  return (
+    <section className="card" aria-labelledby="pair-title" data-testid="pairing">
+      <h3 id="pair-title" className="card-title">
+        Add a computer
+      </h3>
+      <p className="muted small">
+        Run this on the computer you want to manage (or enter the code in its Lattice settings).
+      </p>
+      {code ? (
+        <>
+          <div className="row share-target">
+            <code className="mono value" data-testid="pairing-command">
+              {command}
+            </code>
+            <CopyButton text={command} label="Copy the pairing command" />
+          </div>
+          <p className="small muted">
+            Code{' '}
+            <strong className="mono" data-testid="pairing-code">
+              {code.code}
+            </strong>
+            , valid until {new Date(code.expiresAt).toLocaleTimeString()}.
+          </p>
+        </>
+      ) : null}
+      <button
+        type="button"
+        className="btn btn-primary"
+        onClick={() => void create()}
+        data-testid="pairing-create"
+      >
+        {code ? 'New code' : 'Create a pairing code'}
+      </button>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+export function DevicesPage({ hub }: { hub: HubClient }) {
+  const devices = useLattice((s) => s.devices);
+  const loaded = useLattice((s) => s.devicesLoaded);
+  const list = Object.values(devices).sort((a, b) => a.name.localeCompare(b.name));
+  return (
+    <div className="devices-page">
+      <h2 className="page-title">Your computers</h2>
+      {loaded && list.length === 0 && (
+        <EmptyState title="No computer is paired yet" testId="devices-empty">
+          <p className="muted">Create a pairing code below and run the command it shows on your computer.</p>
+        </EmptyState>
+      )}
+      <ul className="device-list" data-testid="device-list">
+        {list.map((d) => (
+          <li key={d.id} className="card device" data-testid={`device-${d.name}`} data-online={d.online}>
+            <a href={`#/devices/${encodeURIComponent(d.id)}`} className="device-link">
+              <span className="card-title">{d.name}</span>
+            </a>
+            <span className={`badge badge-${d.online ? 'running' : 'stopped'}`} data-testid="device-status">
+              <span className="badge-dot" aria-hidden="true" />
+              {d.online
+                ? 'online'
+                : d.lastSeenAt
+                  ? `offline since ${new Date(d.lastSeenAt).toLocaleString()}`
+                  : 'offline'}
+            </span>
+          </li>
+        ))}
+      </ul>
+      <PairingCard hub={hub} />
+    </div>
+  );
+}

@@ -1,0 +1,147 @@
+// The browser side of the end-to-end tests: Debian's Chromium through playwright-core, a fresh
+// context per test, screenshots kept (and taken on failure), and the renderer built when stale.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'screenshots');
+const CHROMIUM = process.env.LATTICE_CHROMIUM ?? '/usr/bin/chromium';
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const st = statSync(path);
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(path) : st.mtimeMs);
+  }
+  return newest;
+}
+
+function rendererIsFresh(): boolean {
+  const index = join(ROOT, 'dist', 'renderer', 'index.html');
+  if (!existsSync(index)) return false;
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'renderer')),
+    newestMtime(join(ROOT, 'shared')),
+    statSync(join(ROOT, 'vite.config.ts')).mtimeMs,
+  );
+  return statSync(index).mtimeMs >= sources;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Builds dist/renderer when it is missing or older than the renderer or shared sources. Test files
+ * run in parallel: a lock directory makes one of them build while the others wait for the result.
+ */
+export async function ensureRendererBuilt(): Promise<void> {
+  if (rendererIsFresh()) return;
+  const lock = join(ROOT, 'dist', '.renderer-build.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a killed run is stale after two minutes.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000)
+        rmSync(lock, { recursive: true, force: true });
+      await sleep(250);
+      if (rendererIsFresh()) return;
+    }
+  }
+  try {
+    if (!rendererIsFresh()) {
+      execFileSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'],
+        { cwd: ROOT, stdio: 'inherit' },
+      );
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`No Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\`.`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A fresh context (no cookies, no storage) that may use the clipboard, as a person's browser would. */
+export async function newContext(browser: Browser, origin?: string): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], origin ? { origin } : undefined);
+  context.setDefaultTimeout(60_000);
+  return context;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** A screenshot of one part of the page (a panel), for the README and reviews. */
+export async function screenshotOf(locator: Locator, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await locator.screenshot({ path });
+  return path;
+}
+
+/** Runs a test body; on failure saves a screenshot of every page given, then rethrows. */
+export async function withFailureScreenshots(name: string, pages: () => Page[], body: () => Promise<void>) {
+  try {
+    await body();
+  } catch (err) {
+    let i = 0;
+    for (const page of pages()) {
+      await screenshot(page, `FAILED-${name}-${i++}`).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** Collects console errors and page errors so a test can assert the page ran clean (CSP included). */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  return errors;
+}
+
+/** Controls without an accessible name (no <label>, aria-label, aria-labelledby or button text). */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') ||
+      (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 120))`)) as string[];
+}
+
+/** Opens the headless console in a fresh context through its token prompt (the printed login URL works once). */
+export async function signInWithToken(page: Page, origin: string, token: string): Promise<void> {
+  await page.goto(`${origin}/`);
+  await page.locator('#console-token').fill(token);
+  await page.getByRole('button', { name: 'Open the console' }).click();
+  await page.getByTestId('template-gallery').waitFor();
+}

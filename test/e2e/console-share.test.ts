@@ -1,0 +1,223 @@
+// Sharing from the console, end to end: a real hub with its relay, a real agent paired to it, and
+// workloads shared through the relay from their pages. A Postgres share's copied connection string is
+// used, exactly, by `pg`, and stops working after "Revoke"; a web share carries basic auth and a QR code.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { startHub, type RunningHub } from '../../server/hub';
+import { createRelayModule } from '../../server/relay/relay-module';
+import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers/docker';
+import { freePort } from '../helpers/net';
+import {
+  collectPageErrors,
+  ensureRendererBuilt,
+  launchBrowser,
+  newContext,
+  screenshotOf,
+  signInWithToken,
+  withFailureScreenshots,
+} from './browser';
+import { startAgentProcess, type AgentProcess } from './processes';
+
+const suffix = Math.random().toString(36).slice(2, 7);
+const PG_NAME = `e2e-share-${suffix}`;
+const WEB_NAME = `e2e-web-${suffix}`;
+
+const seriousErrors = (errors: string[]) => errors.filter((e) => !e.includes('Failed to load resource'));
+
+async function json<T>(res: Promise<Response>): Promise<T> {
+  const r = await res;
+  const body = (await r.json()) as T;
+  assert.ok(r.ok, `HTTP ${r.status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+describe('console sharing through the hub relay', () => {
+  let hub: RunningHub;
+  let hubDir: string;
+  let agent: AgentProcess;
+  let browser: Browser;
+  const pages: Page[] = [];
+
+  before(async () => {
+    await requireFixtureImages('postgres', 'nginx');
+    await ensureRendererBuilt();
+    hubDir = mkdtempSync(join(tmpdir(), 'lattice-e2e-hub-'));
+    const relayPort = await freePort();
+    hub = await startHub({
+      dataDir: hubDir,
+      port: 0,
+      publicHost: '127.0.0.1',
+      relayPorts: { from: relayPort, to: relayPort },
+      relay: createRelayModule({ dataDir: hubDir }),
+      logger: pino({ level: 'silent' }),
+    });
+    agent = await startAgentProcess();
+    browser = await launchBrowser();
+
+    // Set up what this test is not about through the real APIs: an account, a paired agent, a database.
+    const auth = await json<{ accessToken: string }>(
+      fetch(`${hub.url}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          email: `share-${suffix}@example.com`,
+          password: 'correct horse battery staple',
+        }),
+      }),
+    );
+    const { code } = await json<{ code: string }>(
+      fetch(`${hub.url}/api/devices/pairing`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${auth.accessToken}`, 'content-type': 'application/json' },
+        body: '{}',
+      }),
+    );
+    const token = agent.apiToken();
+    const agentCommand = (name: string, args: unknown) =>
+      json<{ ok: boolean; error?: unknown }>(
+        fetch(`${agent.origin}/api/commands/${name}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(args),
+        }),
+      );
+    await agentCommand('hub.pair', { hubUrl: hub.url, code, name: `share-laptop-${suffix}` });
+    await agentCommand('workload.deploy', { template: 'postgres', name: PG_NAME });
+    await agentCommand('workload.deploy', {
+      template: 'custom',
+      name: WEB_NAME,
+      image: FIXTURE_IMAGES.nginx,
+      ports: [{ container: 80 }],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await agent?.stop();
+    await hub?.close();
+    if (hubDir) rmSync(hubDir, { recursive: true, force: true });
+    await removeLabelled(`lattice.name=${PG_NAME}`).catch(() => undefined);
+    await removeLabelled(`lattice.name=${WEB_NAME}`).catch(() => undefined);
+  });
+
+  test('share via relay, connect with exactly the copied string, revoke, and it no longer connects', async () => {
+    const context = await newContext(browser, agent.origin);
+    const page = await context.newPage();
+    pages.push(page);
+    const errors = collectPageErrors(page);
+    await withFailureScreenshots(
+      'console-share',
+      () => pages,
+      async () => {
+        await page.goto(agent.loginUrl);
+        await page.getByTestId('template-gallery').waitFor();
+        await page.goto(`${agent.origin}/#/workloads/${PG_NAME}`);
+        await page
+          .locator(
+            '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
+          )
+          .waitFor();
+
+        const panel = page.getByTestId('share-panel');
+        await panel.getByTestId('share-via-relay').check();
+        await panel.getByTestId('share-expires').selectOption('1h');
+        await panel.getByTestId('share-create').click();
+        const shared = panel.getByTestId('share-connection-string');
+        // Either the share or its error: an error fails the test with what the console said.
+        const failure = panel.getByTestId('share-create-error');
+        await shared.or(failure).first().waitFor();
+        if (await failure.count()) assert.fail(`sharing failed: ${await failure.textContent()}`);
+        assert.match((await panel.getByTestId('share-time-left').textContent()) ?? '', /min left/);
+        await screenshotOf(panel, 'share-panel');
+
+        await panel.getByTestId('share-copy').click();
+        const copied = (await page.evaluate('navigator.clipboard.readText()')) as string;
+        assert.equal(
+          copied,
+          ((await shared.textContent()) ?? '').trim(),
+          'the clipboard holds the string shown',
+        );
+        assert.match(copied, /^postgres:\/\//);
+
+        // A client we did not write, through the relay, with exactly that string.
+        const client = new pg.Client({ connectionString: copied });
+        await client.connect();
+        try {
+          const { rows } = await client.query('SELECT 40 + 2 AS answer');
+          assert.equal(rows[0].answer, 42);
+        } finally {
+          await client.end();
+        }
+
+        await panel.getByTestId('share-revoke').click();
+        await panel.getByTestId('share-connection-string').waitFor({ state: 'detached' });
+        const after = new pg.Client({ connectionString: copied, connectionTimeoutMillis: 10_000 });
+        await assert.rejects(
+          (async () => {
+            await after.connect();
+            await after.query('SELECT 1');
+          })(),
+          'a revoked share no longer connects',
+        );
+        await after.end().catch(() => undefined);
+        assert.deepEqual(seriousErrors(errors), [], 'no script errors or CSP violations');
+      },
+    );
+    await context.close();
+  });
+
+  test('share a web app with basic auth: a URL with a QR code, refused without the credentials', async () => {
+    const context = await newContext(browser, agent.origin);
+    const page = await context.newPage();
+    pages.push(page);
+    await withFailureScreenshots(
+      'console-share-http',
+      () => pages,
+      async () => {
+        await signInWithToken(page, agent.origin, agent.apiToken());
+        await page.goto(`${agent.origin}/#/workloads/${WEB_NAME}`);
+        await page
+          .locator(
+            '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
+          )
+          .waitFor();
+        const panel = page.getByTestId('share-panel');
+        await panel.getByTestId('share-via-relay').check();
+        assert.equal(
+          await panel.getByTestId('share-basic-auth').isChecked(),
+          true,
+          'basic auth is on by default',
+        );
+        await panel.getByTestId('share-create').click();
+        const shared = panel.getByTestId('share-connection-string');
+        const failure = panel.getByTestId('share-create-error');
+        await shared.or(failure).first().waitFor();
+        if (await failure.count()) assert.fail(`sharing failed: ${await failure.textContent()}`);
+        const url = ((await shared.textContent()) ?? '').trim();
+        assert.match(url, /^https?:\/\//);
+        await panel.getByTestId('share-qr').waitFor();
+        await screenshotOf(panel, 'share-panel-http');
+
+        const creds = panel.getByTestId('share-basic-credentials');
+        const user = ((await creds.getByTestId('share-username').textContent()) ?? '').trim();
+        const password = ((await creds.getByTestId('share-password').textContent()) ?? '').trim();
+        assert.equal((await fetch(url)).status, 401, 'no credentials, no page');
+        const ok = await fetch(url, {
+          headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+        });
+        assert.equal(ok.status, 200, 'the shown credentials open it');
+        assert.match(await ok.text(), /nginx|html/i);
+
+        await panel.getByTestId('share-revoke').click();
+        await shared.waitFor({ state: 'detached' });
+      },
+    );
+    await context.close();
+  });
+});

@@ -1,0 +1,537 @@
+// The hub relay and the agent's relay tunnel together, on real sockets, with the control link
+// replaced by an in-process channel (the real hub and agent are in test/integration/share-*.test.ts).
+import { after, afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { AgentToHub, HubToAgent } from '../../shared';
+import { HubRelay } from '../../server/relay/hub-relay';
+import { SqliteRelayAssignments } from '../../server/relay/relay-assignments';
+import { parsePortRange } from '../../server/relay/port-range';
+import { basicAuthMatches } from '../../server/relay/basic-auth';
+import { RelayTunnelProvider, type RelayControlLink } from '../../electron/agent/tunnels/relay-tunnel';
+import { freePort, waitFor } from '../helpers/net';
+
+const TOKEN = 'device-token-1';
+
+/** An in-process control link between one agent and the relay: what HubLink and the hub's socket do. */
+class FakeLink implements RelayControlLink {
+  connected = false;
+  relay?: HubRelay;
+  /** When false, stream.open messages are swallowed (an agent that never claims its streams). */
+  deliverStreams = true;
+  private readonly msgListeners = new Set<(m: HubToAgent) => void>();
+  private readonly statusListeners = new Set<(c: boolean) => void>();
+  constructor(readonly deviceId: string) {}
+  send(msg: AgentToHub): boolean {
+    if (!this.connected || !this.relay) return false;
+    if (msg.type === 'relay.open' || msg.type === 'relay.close')
+      void this.relay.handleAgentMessage(this.deviceId, msg);
+    return true;
+  }
+  readonly delivered: HubToAgent[] = [];
+  deliver(msg: HubToAgent): boolean {
+    if (!this.connected) return false;
+    this.delivered.push(msg);
+    if (msg.type === 'stream.open' && !this.deliverStreams) return true;
+    setImmediate(() => this.msgListeners.forEach((l) => l(msg)));
+    return true;
+  }
+  onMessage(cb: (m: HubToAgent) => void) {
+    this.msgListeners.add(cb);
+    return () => this.msgListeners.delete(cb);
+  }
+  onStatus(cb: (c: boolean) => void) {
+    this.statusListeners.add(cb);
+    return () => this.statusListeners.delete(cb);
+  }
+  setConnected(c: boolean) {
+    this.connected = c;
+    if (c) this.relay?.agentConnected(this.deviceId);
+    else this.relay?.agentDisconnected(this.deviceId);
+    this.statusListeners.forEach((l) => l(c));
+  }
+}
+
+interface Hub {
+  relay: HubRelay;
+  http: HttpServer;
+  url: string;
+  links: Map<string, FakeLink>;
+  close(): Promise<void>;
+}
+
+async function startHub(opts: {
+  dbPath: string;
+  first: number;
+  last: number;
+  claimMs?: number;
+  httpPort?: number;
+  graceMs?: number;
+}): Promise<Hub> {
+  const links = new Map<string, FakeLink>();
+  const relay = new HubRelay({
+    publicHost: '127.0.0.1',
+    ports: { first: opts.first, last: opts.last },
+    bindHost: '127.0.0.1',
+    assignments: new SqliteRelayAssignments(opts.dbPath),
+    sendToDevice: (deviceId, msg) => links.get(deviceId)?.deliver(msg) ?? false,
+    streamClaimTimeoutMs: opts.claimMs ?? 10_000,
+    offlineGraceMs: opts.graceMs,
+    isDeviceOnline: (deviceId) => links.get(deviceId)?.connected ?? false,
+    maxSharesPerDevice: 3,
+  });
+  const http = createHttpServer((_q, s) => s.writeHead(404).end());
+  // The hub's own upgrade handler does this: device token checked at the upgrade, then the relay.
+  http.on('upgrade', (req, socket, head) => {
+    const m = /^\/agent\/stream\/([^/?]+)$/.exec(req.url ?? '');
+    const device = /^Bearer (.+)$/
+      .exec(req.headers.authorization ?? '')?.[1]
+      ?.replace('device-token-', 'dev');
+    if (!m || !device) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    relay.handleStreamUpgrade(device, decodeURIComponent(m[1]), req, socket, head);
+  });
+  await new Promise<void>((r) => http.listen(opts.httpPort ?? 0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return {
+    relay,
+    http,
+    url,
+    links,
+    close: async () => {
+      await relay.close();
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    },
+  };
+}
+
+function attachAgent(hub: Hub, deviceId = 'dev1', token = TOKEN) {
+  const link = new FakeLink(deviceId);
+  link.relay = hub.relay;
+  hub.links.set(deviceId, link);
+  link.setConnected(true);
+  const provider = new RelayTunnelProvider({
+    link,
+    hubUrl: hub.url,
+    deviceToken: token,
+    replyTimeoutMs: 5_000,
+    linkWaitMs: 1_000,
+  });
+  return { link, provider };
+}
+
+async function echoServer(): Promise<TcpServer & { sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const srv = createTcpServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.pipe(s);
+  }) as TcpServer & { sockets: Set<Socket> };
+  srv.sockets = sockets;
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return srv;
+}
+
+function dial(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Sends `data` and reads back as many bytes. */
+function roundTrip(s: Socket, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      n += c.length;
+      if (n >= data.length) {
+        s.off('data', onData);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    s.on('data', onData);
+    s.once('error', reject);
+    s.write(data);
+  });
+}
+
+async function basePort(span: number): Promise<number> {
+  // A block of free ports: try a few random bases until each port of the block binds.
+  for (let i = 0; i < 20; i++) {
+    const first = 30000 + Math.floor(Math.random() * 20000);
+    const servers: TcpServer[] = [];
+    let ok = true;
+    for (let p = first; p < first + span && ok; p++) {
+      const srv = createTcpServer();
+      ok = await new Promise<boolean>((r) => {
+        srv.once('error', () => r(false));
+        srv.listen(p, '127.0.0.1', () => r(true));
+      });
+      if (ok) servers.push(srv);
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return first;
+  }
+  return freePort();
+}
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+const dir = mkdtempSync(join(tmpdir(), 'lattice-relay-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('relay port range', () => {
+  test('parses ranges and names the flag on bad input', () => {
+    assert.deepEqual(parsePortRange('20000-20099'), { first: 20000, last: 20099 });
+    assert.deepEqual(parsePortRange('21000'), { first: 21000, last: 21000 });
+    assert.throws(() => parsePortRange('20099-20000'), /--relay-ports.*ends before it starts/);
+    assert.throws(() => parsePortRange('abc'), /--relay-ports "abc" is not a port range/);
+    assert.throws(() => parsePortRange('0-10'), /0 is not a port/);
+  });
+  test('basic auth compares user and password', () => {
+    const h = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+    const creds = { username: 'amy', password: 'pa:ss word' };
+    assert.equal(basicAuthMatches(h('amy:pa:ss word'), creds), true);
+    assert.equal(basicAuthMatches(h('amy:wrong'), creds), false);
+    assert.equal(basicAuthMatches(h('bob:pa:ss word'), creds), false);
+    assert.equal(basicAuthMatches(undefined, creds), false);
+    assert.equal(basicAuthMatches('Bearer x', creds), false);
+  });
+});
+
+describe('hub relay with the agent relay tunnel', () => {
+  test('a TCP share carries bytes both ways, and closing it cuts open visitors and the listener', async () => {
+    const first = await basePort(4);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first + 3 });
+    cleanups.push(() => hub.close());
+    const echo = await echoServer();
+    cleanups.push(() => new Promise((r) => echo.close(r)));
+    const { provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    const endpoint = await provider.open({
+      shareId: 'sh_tcp',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: (echo.address() as AddressInfo).port,
+      expiresAt: null,
+    });
+    assert.equal(endpoint.publicHost, '127.0.0.1');
+    assert.equal(endpoint.publicPort, first);
+    assert.equal(endpoint.url, `tcp://127.0.0.1:${first}`);
+
+    const payload = randomBytes(5 * 1024 * 1024);
+    const visitors = await Promise.all([dial(first), dial(first)]);
+    const echoed = await Promise.all(visitors.map((v) => roundTrip(v, payload)));
+    for (const e of echoed) assert.ok(e.equals(payload), 'bytes come back unchanged');
+    assert.equal(provider.openConnections('sh_tcp'), 2);
+
+    const closed = visitors.map((v) => new Promise((r) => v.once('close', r)));
+    await provider.close('sh_tcp');
+    await Promise.all(closed);
+    await waitFor('the workload side to be cut', () => echo.sockets.size === 0, 5_000);
+    await waitFor('the listener to close', () => hub.relay.listening().length === 0, 5_000);
+    await assert.rejects(dial(first), /ECONNREFUSED/);
+  });
+
+  test('an HTTP share checks basic auth at the hub and does not forward the credentials', async () => {
+    const first = await basePort(2);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first + 1 });
+    cleanups.push(() => hub.close());
+    const seen: (string | undefined)[] = [];
+    const web = createHttpServer((req, res) => {
+      seen.push(req.headers.authorization);
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => res.end(`hello ${req.method} ${req.url} ${body}`));
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => web.close(r)));
+    const { provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    const endpoint = await provider.open({
+      shareId: 'sh_http',
+      kind: 'http',
+      localHost: '127.0.0.1',
+      localPort: (web.address() as AddressInfo).port,
+      basicAuth: { username: 'visitor', password: 'correct-horse' },
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    assert.equal(endpoint.url, `http://127.0.0.1:${first}`);
+
+    const anonymous = await fetch(`${endpoint.url}/page`);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+    const wrong = await fetch(`${endpoint.url}/page`, {
+      headers: { authorization: `Basic ${btoa('visitor:nope')}` },
+    });
+    assert.equal(wrong.status, 401);
+    assert.equal(seen.length, 0, 'nothing reached the workload without credentials');
+
+    const auth = { authorization: `Basic ${btoa('visitor:correct-horse')}` };
+    const ok = await fetch(`${endpoint.url}/page?x=1`, { headers: auth });
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'hello GET /page?x=1 ');
+    const posted = await fetch(`${endpoint.url}/form`, { method: 'POST', headers: auth, body: 'a=b' });
+    assert.equal(await posted.text(), 'hello POST /form a=b');
+    assert.deepEqual(seen, [undefined, undefined]);
+  });
+
+  test('a WebSocket upgrade passes through an HTTP share, behind the same basic auth', async () => {
+    const first = await basePort(1);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first });
+    cleanups.push(() => hub.close());
+    const web = createHttpServer((_q, r) => r.end('plain'));
+    const wss = new WebSocketServer({ server: web });
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`)));
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          wss.close();
+          web.closeAllConnections();
+          web.close(r);
+        }),
+    );
+    const { provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    await provider.open({
+      shareId: 'sh_ws',
+      kind: 'http',
+      localHost: '127.0.0.1',
+      localPort: (web.address() as AddressInfo).port,
+      basicAuth: { username: 'v', password: 'password-1' },
+      expiresAt: null,
+    });
+    const refused = new WebSocket(`ws://127.0.0.1:${first}/live`);
+    const status = await new Promise<number>((resolve) => {
+      refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      refused.on('error', () => resolve(-1));
+    });
+    assert.equal(status, 401);
+    const ws = new WebSocket(`ws://127.0.0.1:${first}/live`, {
+      headers: { authorization: `Basic ${btoa('v:password-1')}` },
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send('hi');
+    const reply = await new Promise<string>((resolve) => ws.once('message', (m) => resolve(String(m))));
+    assert.equal(reply, 'echo hi');
+    ws.terminate();
+  });
+
+  test('a visitor whose stream nobody claims is dropped after the claim timeout', async () => {
+    const first = await basePort(1);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first, claimMs: 300 });
+    cleanups.push(() => hub.close());
+    const { link, provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    await provider.open({
+      shareId: 'sh_idle',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: 9,
+      expiresAt: null,
+    });
+    link.deliverStreams = false;
+    const visitor = await dial(first);
+    await new Promise((r) => visitor.once('close', r));
+    await waitFor('the hub to forget the visitor', () => hub.relay.listening()[0].visitors === 0, 2_000);
+  });
+
+  test('only the owning device may re-open a share or claim its streams', async () => {
+    const first = await basePort(2);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first + 1 });
+    cleanups.push(() => hub.close());
+    const echo = await echoServer();
+    cleanups.push(() => new Promise((r) => echo.close(r)));
+    const a = attachAgent(hub, 'dev1', 'device-token-1');
+    const b = attachAgent(hub, 'dev2', 'device-token-2');
+    cleanups.push(
+      () => a.provider.closeAll(),
+      () => b.provider.closeAll(),
+    );
+    const port = (echo.address() as AddressInfo).port;
+    await a.provider.open({
+      shareId: 'sh_mine',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: port,
+      expiresAt: null,
+    });
+    await assert.rejects(
+      b.provider.open({
+        shareId: 'sh_mine',
+        kind: 'tcp',
+        localHost: '127.0.0.1',
+        localPort: port,
+        expiresAt: null,
+      }),
+      /another device/,
+    );
+    // Device 2 closing device 1's share changes nothing.
+    b.link.send({ type: 'relay.close', shareId: 'sh_mine' });
+    const v = await dial(first);
+    assert.ok((await roundTrip(v, Buffer.from('still mine'))).equals(Buffer.from('still mine')));
+    v.destroy();
+
+    // A stream of device 1's share, claimed with device 2's credential: refused, and still claimable.
+    a.link.deliverStreams = false;
+    const before = a.link.delivered.length;
+    const waiting = await dial(first);
+    const open = await waitFor('the stream.open to device 1', () =>
+      a.link.delivered
+        .slice(before)
+        .find((m): m is Extract<HubToAgent, { type: 'stream.open' }> => m.type === 'stream.open'),
+    );
+    const claim = (token: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${hub.url.replace('http', 'ws')}/agent/stream/${open.streamId}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        ws.on('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          resolve(101);
+          ws.terminate();
+        });
+        ws.on('error', () => undefined);
+      });
+    assert.equal(await claim('device-token-2'), 403);
+    assert.equal(await claim('device-token-1'), 101);
+    waiting.destroy();
+  });
+
+  test('after a hub restart the agent re-opens its share on the same port by itself', async () => {
+    const first = await basePort(3);
+    const dbPath = join(dir, 'relay-restart.db');
+    let hub = await startHub({ dbPath, first, last: first + 2 });
+    const echo = await echoServer();
+    cleanups.push(() => new Promise((r) => echo.close(r)));
+    const { link, provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    const updates: string[] = [];
+    provider.onUpdate((u) => updates.push(u.state === 'open' ? u.endpoint.url : u.message));
+    const port = (echo.address() as AddressInfo).port;
+    // Another share first, so the one under test is not simply the first port of the range.
+    await provider.open({
+      shareId: 'sh_other',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: port,
+      expiresAt: null,
+    });
+    const before = await provider.open({
+      shareId: 'sh_keep',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: port,
+      expiresAt: null,
+    });
+    await provider.close('sh_other');
+    assert.equal(before.publicPort, first + 1);
+
+    link.setConnected(false);
+    await hub.close();
+    await assert.rejects(dial(first + 1), /ECONNREFUSED/);
+    // Same data file, same address: what `lattice hub` does when it starts again.
+    hub = await startHub({ dbPath, first, last: first + 2, httpPort: Number(new URL(hub.url).port) });
+    cleanups.push(() => hub.close());
+    link.relay = hub.relay;
+    hub.links.set('dev1', link);
+    link.setConnected(true);
+    await waitFor('the share to re-open', () => updates.length > 0, 5_000);
+    assert.deepEqual(updates, [`tcp://127.0.0.1:${first + 1}`]);
+    const v = await dial(first + 1);
+    assert.ok((await roundTrip(v, Buffer.from('again'))).equals(Buffer.from('again')));
+    v.destroy();
+  });
+
+  test('the hub closes a share at its expiry even if the agent does not', async () => {
+    const first = await basePort(1);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first });
+    cleanups.push(() => hub.close());
+    const { provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    await provider.open({
+      shareId: 'sh_short',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: 9,
+      expiresAt: new Date(Date.now() + 400).toISOString(),
+    });
+    assert.equal(hub.relay.listening().length, 1);
+    await waitFor('the hub to close the expired share', () => hub.relay.listening().length === 0, 5_000);
+    await assert.rejects(dial(first), /ECONNREFUSED/);
+  });
+
+  test('listeners of a device that went away close after the grace period, unless it came back', async () => {
+    const first = await basePort(2);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first + 1, graceMs: 300 });
+    cleanups.push(() => hub.close());
+    const { link, provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    await provider.open({
+      shareId: 'sh_g',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: 9,
+      expiresAt: null,
+    });
+    // An old socket's close reported after the device is already back: nothing closes.
+    hub.relay.agentDisconnected('dev1');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(hub.relay.listening().length, 1);
+    link.setConnected(false);
+    await waitFor(
+      'the listener to close after the grace period',
+      () => hub.relay.listening().length === 0,
+      5_000,
+    );
+  });
+
+  test('one device holds a bounded number of public ports', async () => {
+    const first = await basePort(5);
+    const hub = await startHub({ dbPath: ':memory:', first, last: first + 4 });
+    cleanups.push(() => hub.close());
+    const { provider } = attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    const req = (id: string) => ({
+      shareId: id,
+      kind: 'tcp' as const,
+      localHost: '127.0.0.1',
+      localPort: 9,
+      expiresAt: null,
+    });
+    for (const id of ['a', 'b', 'c']) await provider.open(req(`sh_${id}`));
+    await assert.rejects(provider.open(req('sh_d')), /already has 3 relay shares/);
+  });
+
+  test('open fails clearly when the hub is not connected', async () => {
+    const hub = await startHub({ dbPath: ':memory:', first: 1, last: 1 });
+    cleanups.push(() => hub.close());
+    const { link, provider } = attachAgent(hub);
+    link.setConnected(false);
+    await assert.rejects(
+      provider.open({ shareId: 'sh_x', kind: 'tcp', localHost: '127.0.0.1', localPort: 9, expiresAt: null }),
+      (err: Error & { code?: string }) =>
+        err.code === 'share_failed' && /Not connected to the hub/.test(err.message),
+    );
+  });
+});
