@@ -53,8 +53,20 @@ export async function removeLabelled(label: string = TEST_LABEL): Promise<void> 
   const docker = await requireDocker();
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
   await Promise.all(
-    containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)),
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
   );
   const { Volumes } = await docker.listVolumes({ filters: { label: [label] } });
-  await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    (Volumes ?? []).map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
