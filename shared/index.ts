@@ -8,3 +8,4 @@ export * from './events';
 export * from './hub-protocol';
 export * from './ipc';
 export * from './local-api';
+export * from './console-assets';

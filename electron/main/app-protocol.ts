@@ -2,8 +2,9 @@
 // It gives the page a real origin of its own (so `'self'` in the CSP and the IPC sender check mean
 // exactly our files), lets Vite's absolute `/assets/…` URLs resolve, and never exposes the filesystem.
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Protocol } from 'electron';
+import { CONSOLE_SHELL, contentTypeOf, resolveConsoleAsset } from '../../shared/console-assets';
 import { CONTENT_SECURITY_POLICY } from './csp';
 
 export const APP_SCHEME = 'app';
@@ -30,20 +31,6 @@ export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPri
     { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
   ]);
 }
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.map': 'application/json; charset=utf-8',
-};
 
 const SECURITY_HEADERS = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
@@ -78,26 +65,20 @@ export function createAppRequestHandler(rootDir: string): (request: Request) => 
   return async (request) => {
     const url = new URL(request.url);
     if (`${url.protocol}//${url.host}` !== APP_ORIGIN) return notFound();
-    let pathname: string;
-    try {
-      pathname = decodeURIComponent(url.pathname);
-    } catch {
-      return notFound();
-    }
-    const candidate = resolve(root, `.${pathname}`);
-    if (candidate !== root && !candidate.startsWith(root + sep)) return notFound();
-    const shell = join(root, 'index.html');
+    const asset = resolveConsoleAsset(url.pathname);
+    if (!asset) return notFound();
+    const shell = join(root, CONSOLE_SHELL);
     if (!(await isFile(shell))) return notBuilt();
-    let file = candidate;
+    let file = join(root, asset.file);
     if (!(await isFile(file))) {
-      if (extname(pathname) !== '') return notFound();
+      if (!asset.shellIfMissing) return notFound();
       file = shell;
     }
     const body = await readFile(file);
     return new Response(new Uint8Array(body), {
       status: 200,
       headers: {
-        'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'content-type': contentTypeOf(file),
         ...SECURITY_HEADERS,
       },
     });

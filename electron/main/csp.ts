@@ -1,18 +1,10 @@
 // The console's Content-Security-Policy. It is what turns an injected string in a log line or an
 // image name into inert text instead of script running next to `window.lattice`.
 import type { Session } from 'electron';
+import { consoleCsp } from '../../shared/console-assets';
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  // React sets style attributes; styles cannot run code, scripts can.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The console's one CSP (shared/console-assets.ts), set on every response of the app's session. */
+export const CONTENT_SECURITY_POLICY = consoleCsp();
 
 /** Response headers with our CSP replacing any the response carried (header names are case-insensitive). */
 export function withCsp(headers: Record<string, string[]> | undefined): Record<string, string[]> {

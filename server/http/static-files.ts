@@ -2,53 +2,20 @@
 // client-side routes, a strict Content-Security-Policy and nosniff.
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
+import { CONSOLE_SHELL, consoleCsp, contentTypeOf, resolveConsoleAsset } from '../../shared/console-assets';
 import { baseHeaders } from './responses';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-};
-
+/** The dashboard's CSP: the console's, plus the hub's public WebSocket origin. */
 export function contentSecurityPolicy(publicOrigin: string | undefined): string {
-  const wsOrigin = publicOrigin?.replace(/^http/, 'ws');
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    `connect-src 'self'${wsOrigin ? ` ${wsOrigin}` : ''}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return consoleCsp(publicOrigin ? [publicOrigin.replace(/^http/, 'ws')] : []);
 }
 
-function fileAt(root: string, urlPath: string): string | undefined {
-  let decoded: string;
+function isFile(path: string): boolean {
   try {
-    decoded = decodeURIComponent(urlPath);
+    return statSync(path).isFile();
   } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0')) return undefined;
-  const full = resolve(join(root, decoded));
-  if (full !== root && !full.startsWith(root + sep)) return undefined;
-  try {
-    return statSync(full).isFile() ? full : undefined;
-  } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -60,14 +27,21 @@ export function serveStatic(
   csp: string,
 ): boolean {
   const root = resolve(rootDir);
-  const index = fileAt(root, '/index.html');
-  if (!index) return false;
-  const path = new URL(req.url ?? '/', 'http://hub').pathname;
-  const file = (path !== '/' && fileAt(root, path)) || index;
-  const isIndex = file === index;
+  const index = join(root, CONSOLE_SHELL);
+  if (!isFile(index)) return false;
+  const asset = resolveConsoleAsset(new URL(req.url ?? '/', 'http://hub').pathname);
+  const candidate = asset && join(root, asset.file);
+  const file =
+    candidate && isFile(candidate) ? candidate : !asset || asset.shellIfMissing ? index : undefined;
   baseHeaders(res);
+  if (!file) {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Security-Policy': csp });
+    res.end('Not found');
+    return true;
+  }
+  const isIndex = file === index;
   res.writeHead(200, {
-    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Content-Type': contentTypeOf(file),
     'Content-Security-Policy': csp,
     'Cache-Control': isIndex ? 'no-cache' : 'public, max-age=3600',
     'Cross-Origin-Opener-Policy': 'same-origin',
