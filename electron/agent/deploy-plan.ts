@@ -30,6 +30,13 @@ export interface DeployPlan {
 
 const notFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
+/** Whether Docker has the container or volume: a 404 means no, any other failure is an error. */
+const existsInDocker = (object: { inspect(): Promise<unknown> }) =>
+  object.inspect().then(
+    () => true,
+    (err) => (notFound(err) ? false : Promise.reject(err)),
+  );
+
 function generateName(spec: DeploySpec, store: Store): string {
   const base =
     spec.template === 'custom'
@@ -66,14 +73,7 @@ export async function planDeploy(spec: DeploySpec, deps: PlanDeps): Promise<Depl
     throw new LatticeError('conflict', `A workload named "${name}" already exists`, 'name');
   }
   if (docker) {
-    const exists = await docker
-      .getContainer(containerName(name))
-      .inspect()
-      .then(
-        () => true,
-        (err) => (notFound(err) ? false : Promise.reject(err)),
-      );
-    if (exists) {
+    if (await existsInDocker(docker.getContainer(containerName(name)))) {
       throw new LatticeError(
         'conflict',
         `A container named ${containerName(name)} already exists in Docker; choose another name`,
@@ -149,14 +149,7 @@ export async function planDeploy(spec: DeploySpec, deps: PlanDeps): Promise<Depl
     if (docker) {
       for (const [i, v] of volumes.entries()) {
         if (v.kind !== 'volume') continue;
-        const exists = await docker
-          .getVolume(v.source)
-          .inspect()
-          .then(
-            () => true,
-            (err) => (notFound(err) ? false : Promise.reject(err)),
-          );
-        if (exists) {
+        if (await existsInDocker(docker.getVolume(v.source))) {
           // An old volume holds an old database's users: reusing it would fail the login check.
           throw new LatticeError(
             'conflict',
