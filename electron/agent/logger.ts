@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 const SECRET_KEYS = [
   'password',
@@ -30,7 +31,18 @@ export function createLogger(dataDir: string, env: Record<string, string | undef
     { level: 'info', stream: pino.destination({ dest: join(logDir, 'agent.log'), mkdir: true, sync: true }) },
   ];
   if (stderrLevel !== 'silent') {
-    streams.push({ level: stderrLevel as pino.Level, stream: pino.destination({ dest: 2, sync: true }) });
+    // A person at a terminal reads lines, not JSON; pipes and files keep pino's JSON for tools.
+    const stream = process.stderr.isTTY
+      ? pretty({
+          destination: 2,
+          sync: true,
+          colorize: true,
+          singleLine: true,
+          translateTime: 'SYS:HH:MM:ss',
+          ignore: 'pid,hostname,component',
+        })
+      : pino.destination({ dest: 2, sync: true });
+    streams.push({ level: stderrLevel as pino.Level, stream });
   }
   return pino(
     {
