@@ -31,12 +31,16 @@ export interface Agent {
   dispatch: Dispatch;
   /** Subscribe to events; returns the unsubscribe function. */
   onEvent(listener: (event: AgentEvent) => void): () => void;
-  /** Streams log lines (the last `tail`, then new ones) until the returned function is called. */
+  /**
+   * Streams log lines (the last `tail`, then new ones) until the returned function is called, or until
+   * the container stops and Docker ends its log stream — then `onEnd` is called, as `docker logs -f` exits.
+   */
   followLogs(
     ref: string,
     tail: number,
     onLine: (line: LogLine) => void,
     ctx: CommandContext,
+    onEnd?: () => void,
   ): Promise<() => void>;
   /** After sleep or a network change: reconnect the hub link and re-open shares now, not at the next backoff. */
   wake(): Promise<void>;

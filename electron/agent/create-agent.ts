@@ -224,8 +224,13 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     ownerId,
     dispatch,
     onEvent: (listener: (e: AgentEvent) => void) => bus.on(listener),
-    followLogs: (ref: string, tail: number, onLine: (l: LogLine) => void, _ctx: CommandContext) =>
-      workloads.followLogs(ref, tail, onLine),
+    followLogs: (
+      ref: string,
+      tail: number,
+      onLine: (l: LogLine) => void,
+      _ctx: CommandContext,
+      onEnd?: () => void,
+    ) => workloads.followLogs(ref, tail, onLine, onEnd),
     wake: async () => {
       hubLink?.reconnectNow();
       await engine.probe();

@@ -652,8 +652,13 @@ export class WorkloadService {
     return readLogs((await this.observed(ref)).container, tail);
   }
 
-  async followLogs(ref: string, tail: number, onLine: (l: LogLine) => void): Promise<() => void> {
-    return followContainerLogs((await this.observed(ref)).container, tail, onLine);
+  async followLogs(
+    ref: string,
+    tail: number,
+    onLine: (l: LogLine) => void,
+    onEnd?: () => void,
+  ): Promise<() => void> {
+    return followContainerLogs((await this.observed(ref)).container, tail, onLine, onEnd);
   }
 
   async stats(ref: string): Promise<WorkloadStats> {

@@ -169,6 +169,30 @@ describe('lattice CLI against a real agent', () => {
     assert.match(body, /<html|nginx|lattice/i);
   });
 
+  test('logs -f exits by itself when the workload stops, as docker logs -f does', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin/lattice.mjs'), 'logs', webName, '-f', '--tail', '5', ...dd()],
+      { cwd: root },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let finished = false;
+    void exited.then(() => (finished = true));
+    try {
+      // Following: still running a moment after it connected.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(finished, false, `logs -f ended while the workload ran: ${stderr}`);
+      const stopped = await json<Workload>('stop', webName);
+      assert.equal(stopped.status, 'stopped');
+      await waitFor('logs -f to exit after the stop', () => finished, 15_000, 100);
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, stderr);
+  });
+
   test('bad input: non-zero exit, one line saying why, nothing created', async () => {
     const before = (await ours()).length;
     const hostPort = String(db.ports[0].host);

@@ -27,6 +27,7 @@ export async function followContainerLogs(
   container: Docker.Container,
   tail: number,
   onLine: (l: LogLine) => void,
+  onEnd?: () => void,
 ): Promise<() => void> {
   const stream = (await container.logs({
     stdout: true,
@@ -37,9 +38,19 @@ export async function followContainerLogs(
   })) as NodeJS.ReadableStream & { destroy?: () => void };
   const demux = new LogDemuxer(onLine);
   stream.on('data', (chunk: Buffer) => demux.push(chunk));
-  stream.on('end', () => demux.flush());
-  stream.on('error', () => demux.flush());
-  return () => stream.destroy?.();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    demux.flush();
+    onEnd?.();
+  };
+  stream.on('end', end);
+  stream.on('error', end);
+  return () => {
+    ended = true; // stopped by the caller: not an end to report
+    stream.destroy?.();
+  };
 }
 
 interface DockerStats {

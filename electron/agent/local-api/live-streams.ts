@@ -37,9 +37,15 @@ export async function streamLogs(
   const pending: string[] = [];
   let started = false;
   const write = (text: string) => (started ? res.write(text) : pending.push(text));
-  const stop = await agent.followLogs(ref, tail, (line) => write(`${JSON.stringify(line)}\n`), {
-    door: 'local',
-  });
+  // The container stopped: end the response, so `lattice logs -f` exits as `docker logs -f` does.
+  let endedByDocker = false;
+  const stop = await agent.followLogs(
+    ref,
+    tail,
+    (line) => write(`${JSON.stringify(line)}\n`),
+    { door: 'local' },
+    () => (started ? res.end() : (endedByDocker = true)),
+  );
   res.writeHead(200, {
     'content-type': 'application/x-ndjson; charset=utf-8',
     'cache-control': 'no-store',
@@ -47,6 +53,7 @@ export async function streamLogs(
   });
   started = true;
   for (const text of pending.splice(0)) res.write(text);
+  if (endedByDocker) res.end();
   let stopped = false;
   const end = () => {
     if (stopped) return;
