@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Workload } from './workload';
 import { Share } from './share';
-import { DockerStatus } from './settings';
+import { DockerStatus, Settings } from './settings';
 
 /** Everything the agent tells open consoles and, through the hub, the owner's dashboards. */
 export const AgentEvent = z.discriminatedUnion('type', [
@@ -21,6 +21,8 @@ export const AgentEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('share.removed'), id: z.string() }),
   z.object({ type: z.literal('docker.status'), docker: DockerStatus }),
   z.object({ type: z.literal('hub.status'), connected: z.boolean(), url: z.string().nullable() }),
+  /** After `settings.set` from any door, so the tray, power blocker and consoles follow a CLI change too. */
+  z.object({ type: z.literal('settings.changed'), settings: Settings }),
 ]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
 export type AgentEventType = AgentEvent['type'];

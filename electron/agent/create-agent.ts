@@ -146,7 +146,11 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       return shares.list();
     },
     'settings.get': async () => settings.get(),
-    'settings.set': async (patch) => settings.set(patch),
+    'settings.set': async (patch) => {
+      const changed = settings.set(patch);
+      bus.emit({ type: 'settings.changed', settings: changed });
+      return changed;
+    },
     'system.info': async () => systemInfo(),
     'hub.pair': async ({ hubUrl, code, name }) => {
       const paired = await pairWithHub({ hubUrl, code, name: name ?? hostname() });

@@ -55,6 +55,8 @@ export function applyEvent(snapshot: AgentSnapshot, event: AgentEvent): AgentSna
       return { ...snapshot, docker: event.docker };
     case 'hub.status':
       return { ...snapshot, hubConnected: event.connected };
+    case 'settings.changed':
+      return applySettings(snapshot, event.settings);
     case 'pull.progress':
       return snapshot;
   }
@@ -88,8 +90,6 @@ export class SnapshotStore {
   async start(): Promise<void> {
     this.unsubscribe ??= this.agent.onEvent((event) => {
       this.set(applyEvent(this.snapshot, event));
-      // There is no settings event: a share starting is when keep-awake matters, so re-read then.
-      if (event.type === 'share.changed') void this.reloadSettings();
     });
     await this.reload();
   }
@@ -110,11 +110,6 @@ export class SnapshotStore {
     this.set(next);
   }
 
-  /** Called after a settings change made through the app (tray or console). */
-  updateSettings(settings: Settings): void {
-    this.set(applySettings(this.snapshot, settings));
-  }
-
   onChange(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -124,14 +119,6 @@ export class SnapshotStore {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.listeners.clear();
-  }
-
-  private async reloadSettings(): Promise<void> {
-    try {
-      this.updateSettings(await this.agent.dispatch('settings.get', {}, { door: 'local' }));
-    } catch {
-      // Keep the last known settings; the next event tries again.
-    }
   }
 
   private set(next: AgentSnapshot): void {

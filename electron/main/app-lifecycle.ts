@@ -154,9 +154,7 @@ export async function runApp(electron: ElectronMain, factory: AgentFactory, opti
     copyText: (text) => electron.clipboard.writeText(text),
     shareWorkload: (w: Workload) => openConsole(`/workloads/${encodeURIComponent(w.name)}`),
     setPaused: (paused) =>
-      void run(paused ? 'Pause' : 'Resume', async () => {
-        snapshot.updateSettings(await agent.dispatch('settings.set', { paused }, local));
-      }),
+      void run(paused ? 'Pause' : 'Resume', () => agent.dispatch('settings.set', { paused }, local)),
     quit: () => app.quit(),
   };
 
@@ -187,10 +185,6 @@ export async function runApp(electron: ElectronMain, factory: AgentFactory, opti
     ipcMain: electron.ipcMain,
     agent,
     keyProtection: () => keyProvider.protection,
-    onCommandDone: (name, value) => {
-      if (name === 'settings.set')
-        snapshot.updateSettings(value as Parameters<SnapshotStore['updateSettings']>[0]);
-    },
   });
   const stopForwarding = forwardAgentEvents(agent, () =>
     electron.BrowserWindow.getAllWindows().map((w) => w.webContents),

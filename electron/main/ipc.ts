@@ -8,8 +8,6 @@ import {
   LatticeError,
   isCommandName,
   type AgentEvent,
-  type CommandName,
-  type CommandResult,
   type ErrorBody,
   type LogLine,
   type Result,
@@ -112,8 +110,6 @@ export interface IpcOptions {
   ipcMain: IpcMainLike;
   agent: Pick<Agent, 'dispatch' | 'followLogs'>;
   keyProtection: () => KeyProtection;
-  /** After a command succeeded through this door (the app applies settings such as start-at-login). */
-  onCommandDone?: <K extends CommandName>(name: K, value: CommandResult<K>) => void;
   isTrusted?: (url: string | undefined) => boolean;
 }
 
@@ -134,17 +130,7 @@ export function registerIpc(options: IpcOptions): () => void {
     else if (pending.has(key)) cancelled.add(key);
   };
 
-  handle(
-    ipcMain,
-    IPC.invoke,
-    async (_event, name, args) => {
-      const result = await invokeCommand(agent, name, args);
-      if (result.ok && isCommandName(name))
-        options.onCommandDone?.(name, result.value as CommandResult<typeof name>);
-      return result;
-    },
-    isTrusted,
-  );
+  handle(ipcMain, IPC.invoke, (_event, name, args) => invokeCommand(agent, name, args), isTrusted);
 
   handle(
     ipcMain,

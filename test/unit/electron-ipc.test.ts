@@ -66,14 +66,12 @@ const OWN = 'app://lattice/index.html#/workloads';
 function setup() {
   const ipcMain = new FakeIpcMain();
   const fake = fakeAgent();
-  const done: string[] = [];
   const dispose = registerIpc({
     ipcMain,
     agent: fake.agent,
     keyProtection: () => 'basic_text',
-    onCommandDone: (name) => done.push(name),
   });
-  return { ipcMain, ...fake, done, dispose, sender: new FakeSender() };
+  return { ipcMain, ...fake, dispose, sender: new FakeSender() };
 }
 
 describe('IPC sender check', () => {
@@ -105,11 +103,10 @@ describe('IPC sender check', () => {
 
 describe('IPC invoke from the console', () => {
   test('goes to the dispatcher as the local door and returns a Result', async () => {
-    const { ipcMain, sender, calls, done } = setup();
+    const { ipcMain, sender, calls } = setup();
     const result = await ipcMain.invoke(IPC.invoke, OWN, sender, 'workload.list', {});
     assert.deepEqual(result, { ok: true, value: [] });
     assert.deepEqual(calls, [{ name: 'workload.list', args: {}, ctx: { door: 'local' } }]);
-    assert.deepEqual(done, ['workload.list']);
   });
 
   test('an unknown command name is refused without reaching the agent', async () => {
@@ -126,7 +123,7 @@ describe('IPC invoke from the console', () => {
   });
 
   test('a LatticeError keeps its code; any other error becomes internal', async () => {
-    const { ipcMain, sender, done } = setup();
+    const { ipcMain, sender } = setup();
     assert.deepEqual(await ipcMain.invoke(IPC.invoke, OWN, sender, 'workload.get', { ref: 'nope' }), {
       ok: false,
       error: { code: 'not_found', message: 'No workload "nope"', field: 'ref' },
@@ -135,7 +132,6 @@ describe('IPC invoke from the console', () => {
       ok: false,
       error: { code: 'internal', message: 'boom' },
     });
-    assert.deepEqual(done, [], 'failed commands are not reported as done');
   });
 
   test('keyProtection answers what the key provider reports', async () => {

@@ -134,13 +134,16 @@ describe('power', () => {
   });
 
   test('turning the setting off while sharing releases the blocker', async () => {
-    const { blocker, emit, store } = await setup(true);
+    const { blocker, emit } = await setup(true);
     emit({ type: 'share.changed', share: share('active') });
     await settle();
     assert.equal(blocker.active.size, 1);
-    store.updateSettings({
-      ...(await fakeAgent(false).agent.dispatch('settings.get', {}, { door: 'local' })),
+    // A settings change from any door (the CLI included) reaches the app as an event.
+    emit({
+      type: 'settings.changed',
+      settings: await fakeAgent(false).agent.dispatch('settings.get', {}, { door: 'local' }),
     });
+    await settle();
     assert.equal(blocker.active.size, 0);
   });
 });

@@ -26,5 +26,8 @@ export function applyAgentEvent(event: AgentEvent): void {
     case 'hub.status':
       s.setHubLink({ connected: event.connected, url: event.url });
       return;
+    case 'settings.changed':
+      s.setSettings(event.settings);
+      return;
   }
 }
