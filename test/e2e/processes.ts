@@ -26,14 +26,17 @@ export function agentEnv(): NodeJS.ProcessEnv {
 }
 
 /** `lattice agent --data-dir <tmp> --api-port 0`, resolved once it prints its ready line. */
-export async function startAgentProcess(extraArgs: string[] = []): Promise<AgentProcess> {
+export async function startAgentProcess(
+  extraArgs: string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<AgentProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lattice-e2e-'));
   const child = spawn(
     process.execPath,
     [BIN, 'agent', '--data-dir', dataDir, '--api-port', '0', ...extraArgs],
     {
       cwd: ROOT,
-      env: agentEnv(),
+      env: { ...agentEnv(), ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -25,8 +25,8 @@ export function Banners({ face, deviceOnline }: { face: 'console' | 'dashboard';
       )}
       {docker && !docker.available && (deviceOnline ?? true) && (
         <div className="banner banner-error" data-testid="banner-docker">
-          Docker is not running{docker.message ? `: ${docker.message}` : ''}. Start Docker to deploy and run
-          workloads.
+          {docker.message ?? 'Docker is not running: start Docker Desktop, or `sudo systemctl start docker`.'}{' '}
+          Lattice connects by itself as soon as it is up.
         </div>
       )}
       {keyProtection === 'basic_text' && (
