@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { LatticeError } from '../../../shared';
 import { resolveDataDir } from '../data-dir';
-import { runHeadlessAgent } from '../run-agent';
 import { action } from './command-kit';
 
 export function parseApiPort(text: string): number {
@@ -25,6 +24,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--hub <url>', 'hub to link to (default: the paired hub, if any)')
     .action(
       action(async (flags: { dataDir?: string; apiPort?: string; hub?: string }) => {
+        // Loaded here, not at the top: the rest of the CLI stays quick without the agent's runtime.
+        const { runHeadlessAgent } = await import('../run-agent');
         await runHeadlessAgent({
           dataDir: resolveDataDir(flags.dataDir),
           apiPort: flags.apiPort === undefined ? 0 : parseApiPort(flags.apiPort),
