@@ -4,7 +4,6 @@
 // frozen: the hub's heartbeat notices) and restart the hub (the agent reconnects by itself).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,72 +12,19 @@ import type { AuthResponse, Device, Result, Workload } from '../../shared';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
 import { fixtureEnv, requireFixtureImages } from '../helpers/docker';
 import { waitFor } from '../helpers/net';
+import { lattice, startAgentProcess, type AgentProcess } from '../helpers/agent-process';
 import { api, closed, connectDashboard, registerUser, startTestHub, type TestHub } from './hub-fixtures';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin', 'lattice.mjs');
 const WORKLOAD = 'hub-agent-pg';
 const HEARTBEAT_MS = 1000;
-const env = () => ({ ...process.env, ...fixtureEnv(), LATTICE_LOG_LEVEL: 'warn' });
-
-// The CLI program with `lattice pair` added (bin/lattice.mjs also loads the hub, not needed here).
-const RUN_CLI =
-  "const { buildProgram } = await import('./electron/agent/cli/program.ts');" +
-  "const { registerPairCommand } = await import('./electron/agent/cli/pair.ts');" +
-  'const program = buildProgram();' +
-  "if (!program.commands.some((c) => c.name() === 'pair')) registerPairCommand(program);" +
-  'await program.parseAsync(process.argv.slice(1), { from: "user" });';
-
-function lattice(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', RUN_CLI, ...args],
-      {
-        cwd: ROOT,
-        env: env(),
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function startAgentProcess(dataDir: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'agent', '--data-dir', dataDir, '--api-port', '0'], {
-    cwd: ROOT,
-    env: env(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent not ready in 60 s:\n${out}`)), 60_000);
-    child.stdout!.on('data', () => {
-      if (/console: http/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited with ${code}:\n${out}`));
-    });
-  });
-  return { child, output: () => out };
-}
+const env = () => ({ ...fixtureEnv(), LATTICE_LOG_LEVEL: 'warn' });
 
 describe('hub ↔ real agent', () => {
   let docker: Docker;
   let hubDir: string;
   let agentDir: string;
   let hub: TestHub;
-  let agentProc: { child: ChildProcess; output: () => string } | undefined;
+  let agentProc: AgentProcess | undefined;
   let user: AuthResponse;
   let deviceId: string;
   let client: AgentClient;
@@ -103,7 +49,7 @@ describe('hub ↔ real agent', () => {
     hubDir = mkdtempSync(join(tmpdir(), 'lattice-hub-it-'));
     agentDir = mkdtempSync(join(tmpdir(), 'lattice-agent-it-'));
     hub = await startHubHere();
-    agentProc = await startAgentProcess(agentDir);
+    agentProc = await startAgentProcess(agentDir, env());
     client = AgentClient.connect(agentDir);
     user = await registerUser(hub);
   });

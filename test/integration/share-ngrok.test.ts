@@ -3,45 +3,18 @@
 // answers share_failed, the workload keeps running, and no share row or database role is left.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LatticeError } from '../../shared';
 import { createShareService } from '../../electron/agent/shares/share-service';
 import { startLocalApi, type LocalApi } from '../../electron/agent/local-api';
 import { DB_FILE } from '../../electron/agent/create-agent';
-import { fixtureEnv, requireFixtureImages } from '../helpers/docker';
+import { requireFixtureImages } from '../helpers/docker';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
+import { lattice } from '../helpers/agent-process';
 import { pgConnect } from './share-support';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const WORKLOAD = 'share-ngrok-pg';
-// The CLI program with the share commands (registered here too in case program.ts does not yet).
-const RUN_CLI =
-  "const { buildProgram } = await import('./electron/agent/cli/program.ts');" +
-  "const { registerShareCommands } = await import('./electron/agent/cli/share.ts');" +
-  'const program = buildProgram();' +
-  "if (!program.commands.some((c) => c.name() === 'share')) registerShareCommands(program);" +
-  'await program.parseAsync(process.argv.slice(1), { from: "user" });';
-
-function lattice(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', RUN_CLI, ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, ...fixtureEnv(), LATTICE_LOG_LEVEL: 'silent' },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('sharing via ngrok without a network', () => {
   let t: TestAgent;
