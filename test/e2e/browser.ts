@@ -130,6 +130,10 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
+/** Errors a page must never have: script errors and CSP violations (failed requests are answers, not bugs). */
+export const seriousErrors = (errors: string[]) =>
+  errors.filter((e) => !e.includes('Failed to load resource'));
+
 /** Controls without an accessible name (no <label>, aria-label, aria-labelledby or button text). */
 export async function unlabelledControls(page: Page): Promise<string[]> {
   return (await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]

@@ -15,6 +15,7 @@ import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers
 import { freePort } from '../helpers/net';
 import {
   collectPageErrors,
+  seriousErrors,
   ensureRendererBuilt,
   launchBrowser,
   newContext,
@@ -27,8 +28,6 @@ import { startAgentProcess, type AgentProcess } from './processes';
 const suffix = Math.random().toString(36).slice(2, 7);
 const PG_NAME = `e2e-share-${suffix}`;
 const WEB_NAME = `e2e-web-${suffix}`;
-
-const seriousErrors = (errors: string[]) => errors.filter((e) => !e.includes('Failed to load resource'));
 
 async function json<T>(res: Promise<Response>): Promise<T> {
   const r = await res;

@@ -10,6 +10,7 @@ import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { waitFor } from '../helpers/net';
 import {
   collectPageErrors,
+  seriousErrors,
   ensureRendererBuilt,
   launchBrowser,
   newContext,
@@ -23,9 +24,6 @@ import { startAgentProcess, type AgentProcess } from './processes';
 const suffix = Math.random().toString(36).slice(2, 7);
 const PG_NAME = `e2e-pg-${suffix}`;
 const BAD_NAME = `e2e-bad-${suffix}`;
-
-/** Errors a page must never have: script errors and CSP violations (failed requests are answers, not bugs). */
-const seriousErrors = (errors: string[]) => errors.filter((e) => !e.includes('Failed to load resource'));
 
 async function containersNamed(docker: Docker, name: string) {
   return docker.listContainers({ all: true, filters: { label: [`lattice.name=${name}`] } });

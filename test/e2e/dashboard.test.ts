@@ -12,6 +12,7 @@ import { startHub, type RunningHub } from '../../server/hub';
 import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import {
   collectPageErrors,
+  seriousErrors,
   ensureRendererBuilt,
   launchBrowser,
   newContext,
@@ -23,8 +24,6 @@ import { runCli, startAgentProcess, type AgentProcess } from './processes';
 const suffix = Math.random().toString(36).slice(2, 7);
 const PG_NAME = `e2e-remote-${suffix}`;
 const DEVICE_NAME = `e2e-laptop-${suffix}`;
-
-const seriousErrors = (errors: string[]) => errors.filter((e) => !e.includes('Failed to load resource'));
 
 describe('remote dashboard', () => {
   let hub: RunningHub;

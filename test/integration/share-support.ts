@@ -228,18 +228,25 @@ export async function startShareStack(opts: { relaySpan?: number } = {}): Promis
   };
   stack.agent.onEvent((e) => events.push(e));
   try {
-    const paired = await stack.run('hub.pair', { hubUrl: hub.url, code: code.body.code, name: 'share-test' });
-    stack.deviceId = paired.deviceId;
-    await waitFor(
-      'the agent to connect to the hub',
-      async () => (await stack.run('settings.get', {})).hub.connected,
-      20_000,
-    );
+    stack.deviceId = await pairAndConnect(stack.run, hub.url, code.body.code, 'share-test');
   } catch (err) {
     await stack.cleanup();
     throw err;
   }
   return stack;
+}
+
+type RunCommand = <K extends CommandName>(name: K, args: unknown) => Promise<CommandResult<K>>;
+
+/** Pairs the agent with a pairing code and waits until its hub link is up; returns the device id. */
+async function pairAndConnect(run: RunCommand, hubUrl: string, code: string, name: string): Promise<string> {
+  const { deviceId } = await run('hub.pair', { hubUrl, code, name });
+  await waitFor(
+    'the agent to connect to the hub',
+    async () => (await run('settings.get', {})).hub.connected,
+    20_000,
+  );
+  return deviceId;
 }
 
 /** The share's port on the hub answers (or, with `open: false`, refuses) a TCP connection. */
@@ -377,12 +384,7 @@ export async function startProcessStack(opts: { relaySpan?: number } = {}): Prom
     const code = await api<{ code: string }>({ url: hubUrl }, 'POST', '/api/devices/pairing', {
       token: user.accessToken,
     });
-    await stack.run('hub.pair', { hubUrl, code: code.body.code, name: 'share-restart' });
-    await waitFor(
-      'the agent to connect to the hub',
-      async () => (await stack.run('settings.get', {})).hub.connected,
-      20_000,
-    );
+    await pairAndConnect(stack.run, hubUrl, code.body.code, 'share-restart');
   } catch (err) {
     await stack.cleanup();
     throw err;
