@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LatticeError, type CommandContext, type Workload } from '../../shared';
+import { LatticeError, type CommandContext } from '../../shared';
 import type { Agent } from '../../electron/agent/agent';
 import { startLocalApi, type LocalApi } from '../../electron/agent/local-api';
+import { sampleWorkload } from '../helpers/samples';
 
 const root = new URL('../..', import.meta.url).pathname;
 // The program alone (bin/lattice.mjs also loads the hub's commands, which these tests do not need). A file,
@@ -36,20 +37,10 @@ function lattice(args: string[]): Promise<{ code: number | null; stdout: string;
   });
 }
 
-const db: Workload = {
-  id: 'w1',
-  name: 'db',
-  template: 'postgres',
-  image: 'postgres:16',
-  status: 'running',
-  ports: [{ name: 'postgres', container: 5432, host: 15432, hostIp: '127.0.0.1', protocol: 'tcp' }],
+const db = sampleWorkload({
   volumes: [{ source: 'lattice-db-data', target: '/var/lib/postgresql/data', kind: 'volume' }],
-  restart: 'unless-stopped',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  origin: 'local',
   connectionString: 'postgres://u:p@127.0.0.1:15432/app',
-};
+});
 
 describe('lattice CLI', () => {
   let dataDir: string;

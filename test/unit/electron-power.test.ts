@@ -6,21 +6,10 @@ import type { AgentEvent, Share } from '../../shared';
 import { SnapshotStore } from '../../electron/main/agent-snapshot';
 import { createPowerController } from '../../electron/main/power';
 import type { Agent } from '../../electron/agent/agent';
+import { sampleShare } from '../helpers/samples';
 
-const share = (status: Share['status']): Share => ({
-  id: 's1',
-  workloadId: 'w1',
-  workloadName: 'db',
-  via: 'relay',
-  kind: 'postgres',
-  status,
-  url: 'tcp://hub.example:20001',
-  publicHost: 'hub.example',
-  readOnly: false,
-  basicAuth: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  expiresAt: null,
-});
+const share = (status: Share['status']): Share =>
+  sampleShare({ status, publicPort: undefined, connectionString: undefined });
 
 class FakeBlocker {
   next = 1;

@@ -2,7 +2,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MenuItemConstructorOptions } from 'electron';
-import type { Share, Workload } from '../../shared';
 import { EMPTY_SNAPSHOT, applyEvent, type AgentSnapshot } from '../../electron/main/agent-snapshot';
 import {
   buildTrayMenu,
@@ -11,39 +10,7 @@ import {
   trayIconState,
   type TrayActions,
 } from '../../electron/main/tray';
-
-const workload = (over: Partial<Workload>): Workload => ({
-  id: 'w1',
-  name: 'db',
-  template: 'postgres',
-  image: 'postgres:16',
-  status: 'running',
-  ports: [{ name: 'postgres', container: 5432, host: 15432, hostIp: '127.0.0.1', protocol: 'tcp' }],
-  volumes: [],
-  restart: 'unless-stopped',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  origin: 'local',
-  ...over,
-});
-
-const share = (over: Partial<Share>): Share => ({
-  id: 's1',
-  workloadId: 'w1',
-  workloadName: 'db',
-  via: 'relay',
-  kind: 'postgres',
-  status: 'active',
-  url: 'tcp://hub.example:20001',
-  publicHost: 'hub.example',
-  publicPort: 20001,
-  connectionString: 'postgres://share_x:pw@hub.example:20001/app?sslmode=prefer',
-  readOnly: false,
-  basicAuth: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  expiresAt: null,
-  ...over,
-});
+import { sampleShare as share, sampleWorkload as workload } from '../helpers/samples';
 
 function recordingActions() {
   const calls: [string, ...unknown[]][] = [];

@@ -21,24 +21,12 @@ import {
   SESSION_COOKIE,
   type AgentEvent,
   type CommandContext,
-  type Workload,
 } from '../../shared';
 import type { Agent } from '../../electron/agent/agent';
 import { startLocalApi, type LocalApi } from '../../electron/agent/local-api';
+import { sampleWorkload } from '../helpers/samples';
 
-const workload: Workload = {
-  id: 'w1',
-  name: 'db',
-  template: 'postgres',
-  image: 'postgres:16',
-  status: 'running',
-  ports: [{ name: 'postgres', container: 5432, host: 15432, hostIp: '127.0.0.1', protocol: 'tcp' }],
-  volumes: [],
-  restart: 'unless-stopped',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  origin: 'local',
-};
+const workload = sampleWorkload();
 
 function fakeAgent(dataDir: string) {
   const calls: { name: string; args: unknown; ctx: CommandContext }[] = [];

@@ -8,21 +8,9 @@ import { shareView } from '../../electron/agent/shares/share-view';
 import type { ShareRow } from '../../electron/agent/shares/shares-repo';
 import { NgrokTunnelProvider, endpointFromUrl } from '../../electron/agent/tunnels/ngrok-tunnel';
 import { shareTable, timeLeft } from '../../electron/agent/cli/share';
+import { sampleWorkload } from '../helpers/samples';
 
-const workload = (over: Partial<Workload>): Workload => ({
-  id: 'w1',
-  name: 'db',
-  template: 'postgres',
-  image: 'postgres:16',
-  status: 'running',
-  ports: [],
-  volumes: [],
-  restart: 'unless-stopped',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  origin: 'local',
-  ...over,
-});
+const workload = (over: Partial<Workload>): Workload => sampleWorkload({ ports: [], ...over });
 const port = (container: number, host: number, name?: string) => ({
   container,
   host,
