@@ -9,3 +9,4 @@ export * from './hub-protocol';
 export * from './ipc';
 export * from './local-api';
 export * from './console-assets';
+export * from './keyed-lock';
