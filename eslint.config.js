@@ -1,4 +1,4 @@
-// Lint, including the layering rules of ARCHITECTURE.md: a wrong import between the parts fails the build.
+// Lint, including the layering rules of docs/ARCHITECTURE.md: a wrong import between the parts fails the build.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -19,7 +19,7 @@ const noElectron = {
 };
 const layer = (name, groups) => ({
   group: groups,
-  message: `${name} may not import this part (see ARCHITECTURE.md).`,
+  message: `${name} may not import this part (see docs/ARCHITECTURE.md).`,
 });
 
 export const layering = [
@@ -93,7 +93,16 @@ export const layering = [
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [layer('electron/main/', ['**/renderer/**', '**/server/**'])] },
+        {
+          patterns: [
+            layer('electron/main/', ['**/renderer/**', '**/server/**']),
+            // The agent's one entry is electron/agent/index.ts; its inner files stay private to it.
+            {
+              regex: '(^|/)agent/(?!index$).+',
+              message: 'electron/main/ imports the agent only through its entry, electron/agent/index.ts.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -11,8 +11,6 @@ export interface LatticeBridge {
   invoke<K extends CommandName>(name: K, args: unknown): Promise<Result<CommandResult<K>>>;
   onEvent(listener: (event: AgentEvent) => void): () => void;
   followLogs(ref: string, tail: number, onLine: (line: LogLine) => void): () => void;
-  /** How the secrets key is protected, so the console can warn about `basic_text`. */
-  keyProtection(): Promise<'safeStorage' | 'basic_text' | 'file'>;
 }
 
 export const IPC = {
@@ -21,7 +19,6 @@ export const IPC = {
   logsFollow: 'lattice:logs:follow',
   logsLine: 'lattice:logs:line',
   logsStop: 'lattice:logs:stop',
-  keyProtection: 'lattice:key-protection',
 } as const;
 export type IpcChannel = (typeof IPC)[keyof typeof IPC];
 export const IPC_CHANNELS: readonly string[] = Object.values(IPC);

@@ -42,11 +42,14 @@ export const DockerStatus = z.object({
 });
 export type DockerStatus = z.infer<typeof DockerStatus>;
 
+/** How the secrets key is protected: OS keyring (safeStorage), Electron's plain-text fallback, or a 0600 file. */
+export const KeyProtection = z.enum(['safeStorage', 'basic_text', 'file']);
+export type KeyProtection = z.infer<typeof KeyProtection>;
+
 export const SystemInfo = z.object({
   agentVersion: z.string(),
   dataDir: z.string(),
   docker: DockerStatus,
-  /** How the secrets key is protected: OS keyring (safeStorage), Electron's plain-text fallback, or a 0600 file. */
-  keyProtection: z.enum(['safeStorage', 'basic_text', 'file']),
+  keyProtection: KeyProtection,
 });
 export type SystemInfo = z.infer<typeof SystemInfo>;

@@ -1,15 +1,9 @@
 // The agent as every transport sees it: one dispatcher, one event stream, log following.
 // Implemented by `create-agent.ts`; used by the local API, the CLI's `agent` command, the hub link,
 // and the Electron main process (which injects a safeStorage-backed key provider).
-import type { AgentEvent, CommandContext, Dispatch, LogLine } from '../../shared';
-import type { ShareServiceFactory } from './share-service';
-
-/** Where the AES-256-GCM key for secrets comes from. */
-export interface KeyProvider {
-  protection: 'file' | 'safeStorage' | 'basic_text';
-  /** Returns the 32-byte key, creating and persisting it on first use. */
-  loadOrCreateKey(dataDir: string): Buffer;
-}
+import type { AgentEvent, Dispatch, LogLine } from '../../shared';
+import type { KeyProvider } from './secrets';
+import type { ShareServiceOptions } from './shares/share-service';
 
 export interface AgentOptions {
   dataDir: string;
@@ -20,8 +14,10 @@ export interface AgentOptions {
   hubUrl?: string;
   /** Docker connection options (dockerode); default: the local socket / DOCKER_HOST. */
   docker?: { socketPath?: string; host?: string; port?: number };
-  /** Plugs sharing in (see share-service.ts); without it share.* fail with share_failed. */
-  shareServiceFactory?: ShareServiceFactory;
+  /** `--docker-host`: the engine to use, over Settings, DOCKER_HOST and docker contexts (docs/docker-engine.md). */
+  dockerHost?: string;
+  /** Test knobs of the share service: the clock, a forced expiry, an ngrok stand-in, timeouts. */
+  sharing?: ShareServiceOptions;
 }
 
 export interface Agent {
@@ -39,7 +35,6 @@ export interface Agent {
     ref: string,
     tail: number,
     onLine: (line: LogLine) => void,
-    ctx: CommandContext,
     onEnd?: () => void,
   ): Promise<() => void>;
   /** After sleep or a network change: reconnect the hub link and re-open shares now, not at the next backoff. */

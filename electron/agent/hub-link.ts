@@ -2,7 +2,6 @@
 // The agent never listens on the network; the hub relays dashboard commands down this socket and the
 // agent's events go up it. Reconnects with full-jitter exponential backoff and watches the hub's
 // pings so a silently dead link (NAT timeout, sleep) is noticed and redialled.
-import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -16,14 +15,7 @@ import {
   type Dispatch,
   type ErrorBody,
 } from '../../shared';
-
-const AGENT_VERSION: string = (() => {
-  try {
-    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+import { AGENT_VERSION } from './version';
 
 /** Joins `path` onto the hub URL, keeping a base path the hub may be mounted under. */
 function hubEndpoint(hubUrl: string, path: string, ws: boolean): URL {

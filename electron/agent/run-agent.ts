@@ -1,19 +1,18 @@
-// The headless agent: `lattice agent` and `npm start`'s fallback when Electron cannot start. Creates the
-// agent, opens the loopback API and prints one ready line with the console's login URL.
-import { request } from 'node:http';
-import { LOCAL_API, LatticeError } from '../../shared';
+// The headless agent: `lattice agent` and `npm start`'s fallback when Electron cannot start. Starts
+// the agent runtime (agent-runtime.ts) and prints one ready line with the console's login URL.
 import type { Agent } from './agent';
-import { createAgent } from './create-agent';
+import { startAgentRuntime } from './agent-runtime';
 import { ensureDataDir } from './data-dir';
-import { startLocalApi, type LocalApi } from './local-api';
-import { readRunningAgent } from './local-api/running-file';
-import { createShareService } from './shares/share-service';
+import { describeEngine } from './docker/engine';
+import type { LocalApi } from './local-api';
 
 export interface HeadlessAgentOptions {
   dataDir: string;
   /** 0 or undefined: any free port. */
   apiPort?: number;
   hubUrl?: string;
+  /** `--docker-host`: the engine to use, over Settings, DOCKER_HOST and docker contexts. */
+  dockerHost?: string;
   consoleDir?: string;
   env?: Record<string, string | undefined>;
   /** Close on SIGINT/SIGTERM and exit (default true). */
@@ -28,59 +27,26 @@ export interface HeadlessAgent {
   close(): Promise<void>;
 }
 
-function answersAsAgent(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(new URL(LOCAL_API.health, url), { agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
-
 export async function runHeadlessAgent(opts: HeadlessAgentOptions): Promise<HeadlessAgent> {
-  const dataDir = ensureDataDir(opts.dataDir);
-  // Two agents on one data dir would fight over its database and its containers.
-  const running = readRunningAgent(dataDir);
-  if (running && running.pid !== process.pid && (await answersAsAgent(running.url))) {
-    throw new LatticeError(
-      'conflict',
-      `A Lattice agent is already running for ${dataDir} (pid ${running.pid}, ${running.url})`,
-    );
-  }
-  const agent = await createAgent({
-    dataDir,
+  // The loopback API is the headless agent's only door: without it the start fails.
+  const runtime = await startAgentRuntime({
+    dataDir: ensureDataDir(opts.dataDir),
     hubUrl: opts.hubUrl,
+    dockerHost: opts.dockerHost,
     env: opts.env ?? process.env,
-    // [sharing] share.create/revoke/list through the relay or ngrok.
-    shareServiceFactory: (internals) => createShareService(internals),
+    apiPort: opts.apiPort,
+    consoleDir: opts.consoleDir,
+    onApiFailure: 'fail',
   });
-  let api: LocalApi;
-  try {
-    api = await startLocalApi(agent, { port: opts.apiPort ?? 0, consoleDir: opts.consoleDir });
-  } catch (err) {
-    await agent.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new LatticeError('port_taken', `API port ${opts.apiPort} is taken: pick another with --api-port`);
-    }
-    throw err;
-  }
-
-  let closing: Promise<void> | undefined;
-  // Containers keep running with their restart policy: closing the agent only closes its doors.
-  const close = () =>
-    (closing ??= (async () => {
-      await api.close();
-      await agent.close();
-    })());
+  const { agent, close } = runtime;
+  const api = runtime.api!;
 
   if (opts.handleSignals !== false) {
+    let closing = false;
     const onSignal = () => {
       // A second Ctrl-C while closing means "now".
       if (closing) process.exit(130);
+      closing = true;
       const force = setTimeout(() => process.exit(1), 10_000);
       force.unref();
       close().then(
@@ -92,8 +58,10 @@ export async function runHeadlessAgent(opts: HeadlessAgentOptions): Promise<Head
     process.on('SIGTERM', onSignal);
   }
 
-  (opts.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(
-    `Lattice agent ready — console: ${api.consoleLoginUrl} (API ${api.url})`,
-  );
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // First which engine and how it was found (or every candidate and what to start), then the door.
+  const info = await agent.dispatch('system.info', {}, { door: 'local' });
+  for (const line of describeEngine(info.docker)) print(line);
+  print(`Lattice agent ready — console: ${api.consoleLoginUrl} (API ${api.url})`);
   return { agent, api, close };
 }

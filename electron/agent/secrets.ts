@@ -3,11 +3,18 @@
 import { chmodSync, existsSync, openSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { KeyProvider } from './agent';
+import type { KeyProtection } from '../../shared';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+
+/** Where the AES-256-GCM key for secrets comes from: `fileKeyProvider` below, or the app's safeStorage one. */
+export interface KeyProvider {
+  protection: KeyProtection;
+  /** Returns the 32-byte key, creating and persisting it on first use. */
+  loadOrCreateKey(dataDir: string): Buffer;
+}
 
 export class SecretBox {
   constructor(private readonly key: Buffer) {

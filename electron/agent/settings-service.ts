@@ -15,6 +15,9 @@ interface PlainSettings {
   keepAwakeWhileSharing: boolean;
   startAtLogin: boolean;
   paused: boolean;
+  /** The engine the owner picked (docs/docker-engine.md); both null: found as the docker CLI finds it. */
+  dockerContext: string | null;
+  dockerHost: string | null;
 }
 
 const DEFAULTS: PlainSettings = {
@@ -24,6 +27,8 @@ const DEFAULTS: PlainSettings = {
   keepAwakeWhileSharing: false,
   startAtLogin: false,
   paused: false,
+  dockerContext: null,
+  dockerHost: null,
 };
 
 export class SettingsService {
@@ -64,7 +69,7 @@ export class SettingsService {
   }
 
   set(patch: SettingsPatch): Settings {
-    this.store.db.transaction(() => {
+    this.store.transaction(() => {
       for (const [key, value] of Object.entries(patch)) {
         if (value === undefined) continue;
         if (key === 'ngrokAuthtoken') {
@@ -73,7 +78,7 @@ export class SettingsService {
           this.store.settings.set(`setting.${key}`, value);
         }
       }
-    })();
+    });
     return this.get();
   }
 
@@ -92,10 +97,10 @@ export class SettingsService {
   }
 
   setHub(value: { url: string; deviceId: string; deviceToken: string } | null): void {
-    this.store.db.transaction(() => {
+    this.store.transaction(() => {
       this.store.settings.set('hub.url', value?.url ?? null);
       this.store.settings.set('hub.deviceId', value?.deviceId ?? null);
       this.store.secrets.set(DEVICE_TOKEN, value ? this.box.seal(value.deviceToken, DEVICE_TOKEN) : null);
-    })();
+    });
   }
 }

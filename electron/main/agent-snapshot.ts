@@ -1,7 +1,7 @@
 // What the shell knows of the agent right now — workloads, shares, Docker, the settings it acts on —
 // kept current from the agent's event stream. The tray menu, its icon and the keep-awake blocker are
 // all pure functions of this snapshot, so they can be tested without Electron or Docker.
-import type { Agent } from '../agent/agent';
+import type { Agent } from '../agent';
 import type { AgentEvent, DockerStatus, Settings, Share, Workload } from '../../shared';
 
 export interface AgentSnapshot {

@@ -3,8 +3,7 @@
 // stops only the agent — containers keep their restart policy and carry on without it.
 import { join } from 'node:path';
 import type * as ElectronModule from 'electron';
-import type { Agent, AgentOptions, KeyProvider } from '../agent/agent';
-import type { LocalApi, LocalApiOptions } from '../agent/local-api';
+import type { Agent, AgentRuntime, AgentRuntimeOptions } from '../agent';
 import { LatticeError, type Workload } from '../../shared';
 import { SnapshotStore } from './agent-snapshot';
 import { registerAppScheme, serveAppProtocol } from './app-protocol';
@@ -40,10 +39,8 @@ export type ElectronMain = Pick<
 /** The agent side, injected so the shell can be started against a fake in tests. */
 export interface AgentFactory {
   resolveDataDir(): string;
-  /** Refuses (throws) when another agent already serves this data directory. */
-  checkNotRunning(dataDir: string): Promise<void>;
-  createAgent(options: AgentOptions): Promise<Agent>;
-  startLocalApi(agent: Agent, options: LocalApiOptions): Promise<LocalApi>;
+  /** `startAgentRuntime` of electron/agent: refuses a second agent, creates the agent, opens the local API. */
+  startRuntime(options: AgentRuntimeOptions): Promise<AgentRuntime>;
 }
 
 /** Where the built pieces are, relative to the app's root (the repo in development, app.asar when packaged). */
@@ -98,30 +95,28 @@ export async function runApp(electron: ElectronMain, factory: AgentFactory, opti
     if (electron.Notification.isSupported()) new electron.Notification({ title, body }).show();
   };
 
-  let keyProvider: KeyProvider;
-  let agent: Agent;
-  let dataDir: string;
+  let runtime: AgentRuntime;
   try {
-    dataDir = factory.resolveDataDir();
-    await factory.checkNotRunning(dataDir);
-    keyProvider = createSafeStorageKeyProvider(electron.safeStorage, platform);
-    agent = await factory.createAgent({ dataDir, env, keyProvider });
+    runtime = await factory.startRuntime({
+      dataDir: factory.resolveDataDir(),
+      env,
+      keyProvider: createSafeStorageKeyProvider(electron.safeStorage, platform),
+      // The CLI (`lattice …`) and a browser console reach this same agent through the loopback API;
+      // without it the window still works over IPC, so the app runs on.
+      apiPort: Number(env.LATTICE_API_PORT ?? 0),
+      consoleDir: paths.renderer,
+      onApiFailure: 'continue',
+      onApiError: (err) =>
+        console.warn(
+          `[lattice] the local API did not start, the CLI cannot reach this agent: ${err.message}`,
+        ),
+    });
   } catch (err) {
     electron.dialog.showErrorBox('Lattice could not start', describe(err));
     app.exit(1);
     return;
   }
-
-  // The CLI (`lattice …`) and a browser console reach this same agent through the loopback API.
-  let api: LocalApi | undefined;
-  try {
-    api = await factory.startLocalApi(agent, {
-      port: Number(env.LATTICE_API_PORT ?? 0),
-      consoleDir: paths.renderer,
-    });
-  } catch (err) {
-    console.warn(`[lattice] the local API did not start, the CLI cannot reach this agent: ${describe(err)}`);
-  }
+  const agent: Agent = runtime.agent;
 
   const windows = createConsoleWindows(electron, { preloadPath: paths.preload, iconPath: paths.appIcon });
   openConsole = (route) => void windows.open(route);
@@ -181,11 +176,7 @@ export async function runApp(electron: ElectronMain, factory: AgentFactory, opti
     power.update(s);
   });
 
-  const disposeIpc = registerIpc({
-    ipcMain: electron.ipcMain,
-    agent,
-    keyProtection: () => keyProvider.protection,
-  });
+  const disposeIpc = registerIpc({ ipcMain: electron.ipcMain, agent });
   const stopForwarding = forwardAgentEvents(agent, () =>
     electron.BrowserWindow.getAllWindows().map((w) => w.webContents),
   );
@@ -207,10 +198,7 @@ export async function runApp(electron: ElectronMain, factory: AgentFactory, opti
       power.dispose();
       snapshot.stop();
       tray.destroy();
-      await api
-        ?.close()
-        .catch((err: unknown) => console.warn(`[lattice] closing the local API: ${describe(err)}`));
-      await agent
+      await runtime
         .close()
         .catch((err: unknown) => console.warn(`[lattice] stopping the agent: ${describe(err)}`));
     })().finally(() => {

@@ -2,7 +2,7 @@
 // one typed `handle`, and refuses a sender that is not the console's own page: an iframe or a page
 // that somehow got navigated elsewhere must not reach the agent's dispatcher.
 import type { IpcMainInvokeEvent } from 'electron';
-import type { Agent } from '../agent/agent';
+import type { Agent } from '../agent';
 import {
   IPC,
   LatticeError,
@@ -14,14 +14,11 @@ import {
 } from '../../shared';
 import { isAppUrl } from './app-protocol';
 
-export type KeyProtection = 'safeStorage' | 'basic_text' | 'file';
-
 /** What each invoke channel takes (from an untrusted renderer: `unknown`) and returns. */
 export interface IpcHandlers {
   [IPC.invoke]: (name: unknown, args: unknown) => Promise<Result<unknown>>;
   [IPC.logsFollow]: (request: unknown) => Promise<Result<{ id: string }>>;
   [IPC.logsStop]: (id: unknown) => void;
-  [IPC.keyProtection]: () => KeyProtection;
 }
 export type InvokeChannel = keyof IpcHandlers;
 
@@ -109,7 +106,6 @@ function parseFollowRequest(request: unknown): FollowRequest {
 export interface IpcOptions {
   ipcMain: IpcMainLike;
   agent: Pick<Agent, 'dispatch' | 'followLogs'>;
-  keyProtection: () => KeyProtection;
   isTrusted?: (url: string | undefined) => boolean;
 }
 
@@ -160,7 +156,7 @@ export function registerIpc(options: IpcOptions): () => void {
       }
       pending.add(key);
       try {
-        const stop = await agent.followLogs(parsed.ref, parsed.tail, send, { door: 'local' });
+        const stop = await agent.followLogs(parsed.ref, parsed.tail, send);
         if (cancelled.has(key) || sender.isDestroyed()) stop();
         else follows.set(key, stop);
         return { ok: true, value: { id: parsed.id } };
@@ -183,11 +179,8 @@ export function registerIpc(options: IpcOptions): () => void {
     isTrusted,
   );
 
-  handle(ipcMain, IPC.keyProtection, () => options.keyProtection(), isTrusted);
-
   return () => {
-    for (const channel of [IPC.invoke, IPC.logsFollow, IPC.logsStop, IPC.keyProtection])
-      ipcMain.removeHandler(channel);
+    for (const channel of [IPC.invoke, IPC.logsFollow, IPC.logsStop]) ipcMain.removeHandler(channel);
     for (const key of [...follows.keys()]) stopFollow(key);
     cancelled.clear();
   };

@@ -6,8 +6,8 @@ import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writ
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { SafeStorage } from 'electron';
-import type { KeyProvider } from '../agent/agent';
-import { fileKeyProvider, KEY_FILE, PROTECTED_KEY_FILE } from '../agent/secrets';
+import type { KeyProtection } from '../../shared';
+import { fileKeyProvider, KEY_FILE, PROTECTED_KEY_FILE, type KeyProvider } from '../agent';
 
 export { PROTECTED_KEY_FILE };
 
@@ -22,10 +22,7 @@ export type SafeStorageLike = Pick<
  * How the key will be protected. On Linux without a keyring Electron falls back to `basic_text`, a
  * hard-coded password: the console has to say so, because that is no better than a file.
  */
-export function keyProtectionOf(
-  safeStorage: SafeStorageLike,
-  platform: NodeJS.Platform,
-): KeyProvider['protection'] {
+export function keyProtectionOf(safeStorage: SafeStorageLike, platform: NodeJS.Platform): KeyProtection {
   if (platform === 'linux' && safeStorage.getSelectedStorageBackend?.() === 'basic_text') return 'basic_text';
   return safeStorage.isEncryptionAvailable() ? 'safeStorage' : 'file';
 }

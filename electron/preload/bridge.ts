@@ -15,9 +15,6 @@ export interface IpcRendererLike {
   removeListener(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown;
 }
 
-const KEY_PROTECTIONS = ['safeStorage', 'basic_text', 'file'] as const;
-type KeyProtection = (typeof KEY_PROTECTIONS)[number];
-
 export class BridgeError extends Error {
   override name = 'BridgeError';
 }
@@ -87,14 +84,6 @@ export function createBridge(ipc: IpcRendererLike): LatticeBridge {
         },
       );
       return stop;
-    },
-
-    async keyProtection() {
-      const value = await invoke(IPC.keyProtection);
-      if (!KEY_PROTECTIONS.includes(value as KeyProtection)) {
-        throw new BridgeError(`Unexpected key protection ${JSON.stringify(value)}`);
-      }
-      return value as KeyProtection;
     },
   };
   return Object.freeze(bridge);

@@ -109,7 +109,7 @@ describe('postgres workload', () => {
     const logs = await t.agent.dispatch('workload.logs', { ref: 'wl-pg', tail: 50 }, local);
     assert.ok(logs.lines.length > 0 && logs.lines.some((l) => /ready to accept connections/.test(l.text)));
     const followed: string[] = [];
-    const stopFollowing = await t.agent.followLogs('wl-pg', 5, (l) => followed.push(l.text), local);
+    const stopFollowing = await t.agent.followLogs('wl-pg', 5, (l) => followed.push(l.text));
     await waitFor('followed log lines', () => followed.length > 0);
     stopFollowing();
     const stats = await t.agent.dispatch('workload.stats', { ref: 'wl-pg' }, local);

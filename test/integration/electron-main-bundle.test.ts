@@ -218,7 +218,7 @@ describe('Electron main bundle (fake Electron, real agent)', () => {
       errors: string[];
     }>('state');
     assert.deepEqual(state.errors, [], stderr);
-    assert.deepEqual(state.handlers, [IPC.invoke, IPC.keyProtection, IPC.logsFollow, IPC.logsStop].sort());
+    assert.deepEqual(state.handlers, [IPC.invoke, IPC.logsFollow, IPC.logsStop].sort());
     assert.equal(state.schemes[0].scheme, 'app');
     assert.equal(state.windows[0].url, CONSOLE);
     assert.equal(state.windows[0].webPreferences.sandbox, true);
@@ -257,10 +257,6 @@ describe('Electron main bundle (fake Electron, real agent)', () => {
         args: ['workload.list', {}],
       }),
       /not allowed/,
-    );
-    assert.equal(
-      await shell.call('invoke', { channel: IPC.keyProtection, url: CONSOLE, args: [] }),
-      'safeStorage',
     );
     // The key is kept encrypted, never as the headless plain file.
     assert.ok(existsSync(join(dataDir, 'secret.key.safestorage')));
@@ -312,7 +308,7 @@ describe('Electron main bundle (fake Electron, real agent)', () => {
     assert.equal(exposed.length, 1);
     const [key, api] = exposed[0];
     assert.equal(key, 'lattice');
-    assert.deepEqual(Object.keys(api).sort(), ['followLogs', 'invoke', 'keyProtection', 'onEvent']);
+    assert.deepEqual(Object.keys(api).sort(), ['followLogs', 'invoke', 'onEvent']);
     const invoke = api.invoke as (name: string, args: unknown) => Promise<unknown>;
     assert.deepEqual(await invoke('workload.list', {}), { ok: true, value: [] });
     await assert.rejects(invoke('docker.exec', {}), /Unknown command/);

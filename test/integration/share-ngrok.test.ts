@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LatticeError } from '../../shared';
-import { createShareService } from '../../electron/agent/shares/share-service';
 import { startLocalApi, type LocalApi } from '../../electron/agent/local-api';
 import { DB_FILE } from '../../electron/agent/create-agent';
 import { requireFixtureImages } from '../helpers/docker';
@@ -23,9 +22,7 @@ describe('sharing via ngrok without a network', () => {
 
   before(async () => {
     await requireFixtureImages('postgres');
-    t = await startTestAgent({
-      shareServiceFactory: (i) => createShareService(i, { ngrokTimeoutMs: 10_000 }),
-    });
+    t = await startTestAgent({ sharing: { ngrokTimeoutMs: 10_000 } });
     api = await startLocalApi(t.agent, { port: 0 });
     const w = await t.agent.dispatch(
       'workload.deploy',

@@ -20,7 +20,7 @@ import { AgentClient } from '../../electron/agent/cli/agent-client';
 import type { AgentEvent, CommandName, CommandResult } from '../../shared';
 import type { Agent } from '../../electron/agent/agent';
 import { createRelayModule } from '../../server/relay/relay-module';
-import { createShareService, type ShareServiceOptions } from '../../electron/agent/shares/share-service';
+import type { ShareServiceOptions } from '../../electron/agent/shares/share-service';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { api, registerUser, startTestHub, type TestHub } from './hub-fixtures';
 
@@ -197,7 +197,7 @@ export async function startShareStack(opts: { relaySpan?: number } = {}): Promis
   const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', { token: user.accessToken });
 
   const shareOptions: ShareServiceOptions = {};
-  const testAgent = await startTestAgent({ shareServiceFactory: (i) => createShareService(i, shareOptions) });
+  const testAgent = await startTestAgent({ sharing: shareOptions });
   const events: AgentEvent[] = [];
   const stack: ShareStack = {
     hub,

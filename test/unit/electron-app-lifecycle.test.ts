@@ -7,8 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserWindowConstructorOptions } from 'electron';
-import type { Agent, AgentOptions } from '../../electron/agent/agent';
-import type { LocalApi } from '../../electron/agent/local-api';
+import type { Agent, AgentRuntimeOptions, LocalApi } from '../../electron/agent';
 import { runApp, type AgentFactory, type ElectronMain } from '../../electron/main/app-lifecycle';
 import { applyStartAtLogin, launchedHidden, linuxAutostartEntry } from '../../electron/main/login-item';
 import type { Settings } from '../../shared';
@@ -111,7 +110,7 @@ function fakeElectron(opts: { lock?: boolean; isPackaged?: boolean } = {}) {
 }
 
 function fakeFactory(log: string[], initial: Settings = settings()) {
-  let created: AgentOptions | undefined;
+  let created: AgentRuntimeOptions | undefined;
   const agent = {
     dataDir: '/data',
     ownerId: 'o',
@@ -133,15 +132,19 @@ function fakeFactory(log: string[], initial: Settings = settings()) {
   } as unknown as Agent;
   const factory: AgentFactory = {
     resolveDataDir: () => '/data',
-    checkNotRunning: async () => undefined,
-    createAgent: async (options) => {
+    startRuntime: async (options) => {
       created = options;
       log.push('agent created');
-      return agent;
-    },
-    startLocalApi: async (_agent, options) => {
-      log.push(`local api on port ${options.port} serving ${options.consoleDir}`);
-      return { close: async () => void log.push('local api closed') } as unknown as LocalApi;
+      log.push(`local api on port ${options.apiPort} serving ${options.consoleDir}`);
+      const api = { close: async () => void log.push('local api closed') } as unknown as LocalApi;
+      return {
+        agent,
+        api,
+        close: async () => {
+          await api.close();
+          await agent.close();
+        },
+      };
     },
   };
   return { factory, options: () => created };
@@ -171,11 +174,13 @@ describe('app lifecycle', () => {
     ]);
     assert.equal(options()?.dataDir, '/data');
     assert.equal(options()?.keyProvider?.protection, 'basic_text');
+    // The window works over IPC without the loopback API, so its failure must not stop the app.
+    assert.equal(options()?.onApiFailure, 'continue');
     assert.ok(log.includes('local api on port 0 serving /app/dist/renderer'));
     assert.equal(windows.length, 1);
     assert.equal(windows[0].options.webPreferences?.sandbox, true);
     assert.equal(windows[0].options.webPreferences?.preload, '/app/dist/electron/preload.cjs');
-    assert.equal(handlers.size, 4, 'IPC handlers registered');
+    assert.equal(handlers.size, 3, 'IPC handlers registered');
   });
 
   test('closing the window keeps the app; a second launch focuses the same window', async () => {
@@ -229,7 +234,7 @@ describe('app lifecycle', () => {
   test('an agent that cannot start is shown in a dialog and the app exits', async () => {
     const { electron, log, windows } = fakeElectron();
     const { factory } = fakeFactory(log);
-    factory.checkNotRunning = async () => {
+    factory.startRuntime = async () => {
       throw new Error('A Lattice agent is already running for /data');
     };
     await runApp(electron, factory, { env: {}, platform: 'linux', argv: [] });

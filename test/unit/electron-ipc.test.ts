@@ -66,11 +66,7 @@ const OWN = 'app://lattice/index.html#/workloads';
 function setup() {
   const ipcMain = new FakeIpcMain();
   const fake = fakeAgent();
-  const dispose = registerIpc({
-    ipcMain,
-    agent: fake.agent,
-    keyProtection: () => 'basic_text',
-  });
+  const dispose = registerIpc({ ipcMain, agent: fake.agent });
   return { ipcMain, ...fake, dispose, sender: new FakeSender() };
 }
 
@@ -94,7 +90,6 @@ describe('IPC sender check', () => {
         },
       );
       await assert.rejects(ipcMain.invoke(IPC.logsFollow, url, sender, { id: 'x', ref: 'db', tail: 1 }));
-      await assert.rejects(ipcMain.invoke(IPC.keyProtection, url, sender));
       assert.equal(calls.length, 0);
       assert.equal(follows.length, 0);
     });
@@ -134,14 +129,9 @@ describe('IPC invoke from the console', () => {
     });
   });
 
-  test('keyProtection answers what the key provider reports', async () => {
-    const { ipcMain, sender } = setup();
-    assert.equal(await ipcMain.invoke(IPC.keyProtection, OWN, sender), 'basic_text');
-  });
-
   test('dispose removes every handler', () => {
     const { ipcMain, dispose } = setup();
-    assert.equal(ipcMain.handlers.size, 4);
+    assert.equal(ipcMain.handlers.size, 3);
     dispose();
     assert.equal(ipcMain.handlers.size, 0);
   });

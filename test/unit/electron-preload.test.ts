@@ -36,7 +36,7 @@ describe('preload bridge', () => {
   test('exposes exactly the LatticeBridge methods, frozen, and no ipcRenderer', () => {
     const ipc = new FakeIpcRenderer();
     const bridge = createBridge(ipc);
-    assert.deepEqual(Object.keys(bridge).sort(), ['followLogs', 'invoke', 'keyProtection', 'onEvent']);
+    assert.deepEqual(Object.keys(bridge).sort(), ['followLogs', 'invoke', 'onEvent']);
     assert.ok(Object.isFrozen(bridge));
     for (const value of Object.values(bridge)) assert.notEqual(value, ipc);
   });
@@ -69,7 +69,6 @@ describe('preload bridge', () => {
     const ipc = new FakeIpcRenderer();
     const bridge = createBridge(ipc);
     await bridge.invoke('system.info', {});
-    await bridge.keyProtection().catch(() => undefined);
     const stop = bridge.followLogs('db', 10, () => undefined);
     const off = bridge.onEvent(() => undefined);
     stop();
@@ -123,14 +122,5 @@ describe('preload bridge', () => {
     createBridge(ipc).followLogs('x', 1, (l) => lines.push(l));
     await tick();
     assert.deepEqual(lines, [{ stream: 'stderr', text: 'No workload "x"' }]);
-  });
-
-  test('keyProtection passes known values and rejects anything else', async () => {
-    const ipc = new FakeIpcRenderer();
-    const bridge = createBridge(ipc);
-    ipc.answers.set(IPC.keyProtection, 'basic_text');
-    assert.equal(await bridge.keyProtection(), 'basic_text');
-    ipc.answers.set(IPC.keyProtection, 'plaintext-ish');
-    await assert.rejects(bridge.keyProtection(), /Unexpected key protection/);
   });
 });

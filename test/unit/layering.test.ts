@@ -1,4 +1,4 @@
-// The layering rules of ARCHITECTURE.md are enforced by lint; this proves each rule fires on a wrong
+// The layering rules of docs/ARCHITECTURE.md are enforced by lint; this proves each rule fires on a wrong
 // import (and stays quiet on a right one) through the same ESLint config `npm run lint` uses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +33,13 @@ const wrong: [file: string, code: string][] = [
     'electron/preload/probe.ts',
     "import { createAgent } from '../agent/create-agent';\nexport const x = createAgent;\n",
   ],
+  // electron/main/ reaches the agent only through electron/agent/index.ts.
+  [
+    'electron/main/probe.ts',
+    "import { ShareService } from '../agent/shares/share-service';\nexport const x = ShareService;\n",
+  ],
+  ['electron/main/probe.ts', "import { SecretBox } from '../agent/secrets';\nexport const x = SecretBox;\n"],
+  ['electron/main/probe.ts', "import type { Agent } from '../agent/agent';\nexport type X = Agent;\n"],
 ];
 
 for (const [file, code] of wrong) {
@@ -53,7 +60,11 @@ const right: [file: string, code: string][] = [
   ],
   [
     'electron/main/probe.ts',
-    "import { app } from 'electron';\nimport type { Agent } from '../agent/agent';\nexport const x = app;\nexport type X = Agent;\n",
+    "import { app } from 'electron';\nimport type { Agent } from '../agent';\nexport const x = app;\nexport type X = Agent;\n",
+  ],
+  [
+    'electron/main/probe.ts',
+    "import { SnapshotStore } from './agent-snapshot';\nexport const x = SnapshotStore;\n",
   ],
   [
     'renderer/src/probe.ts',

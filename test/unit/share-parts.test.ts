@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Workload } from '../../shared';
 import { pickShareTarget } from '../../electron/agent/shares/share-target';
 import { shareView } from '../../electron/agent/shares/share-view';
-import type { ShareRow } from '../../electron/agent/shares/shares-repo';
+import type { ShareRow } from '../../electron/agent/store';
 import { NgrokTunnelProvider, endpointFromUrl } from '../../electron/agent/tunnels/ngrok-tunnel';
 import { shareTable, timeLeft } from '../../electron/agent/cli/share';
 import { sampleWorkload } from '../helpers/samples';

@@ -1,6 +1,6 @@
 // The `lattice` command line. bin/lattice.mjs builds it here and adds `lattice hub` from the server.
 import { Command } from 'commander';
-import pkg from '../../../package.json' with { type: 'json' };
+import { AGENT_VERSION } from '../version';
 import { registerAgentCommand } from './agent-command';
 import { registerDeployCommand } from './deploy-command';
 import { registerPairCommand } from './pair';
@@ -12,7 +12,7 @@ export function buildProgram(): Command {
     .description(
       'Turn this computer into a small cloud provider: Postgres, MinIO and any container, one command away.',
     )
-    .version(pkg.version)
+    .version(AGENT_VERSION)
     .showSuggestionAfterError(true)
     // Commander's own errors (bad flags, missing arguments) as the same single `error:` line as ours.
     .configureOutput({

@@ -43,7 +43,6 @@ export async function streamLogs(
     ref,
     tail,
     (line) => write(`${JSON.stringify(line)}\n`),
-    { door: 'local' },
     () => (started ? res.end() : (endedByDocker = true)),
   );
   res.writeHead(200, {

@@ -1,20 +1,26 @@
-// share.create / share.revoke / share.list, plugged into the agent through createAgent's
-// shareServiceFactory. A share is: a row (intent first), a tunnel (hub relay or ngrok), and for
+// share.create / share.revoke / share.list, built by createAgent from the agent's own parts. A share is: a row (intent first), a tunnel (hub relay or ngrok), and for
 // Postgres its own database role. Revoking or expiring one closes the tunnel (cutting every visitor)
 // and drops the role; on start and wake the shares that have not expired are re-opened, on the same
 // public port where the provider allows it.
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import {
   EXPIRY_MS,
+  KeyedLock,
   LatticeError,
-  type CommandContext,
+  timerDelay,
   type Credentials,
   type ParsedArgs,
   type Share,
   type ShareVia,
 } from '../../../shared';
-import type { AgentInternals, ShareService } from '../share-service';
+import type { EventBus } from '../event-bus';
+import type { HubConnection } from '../hub-connection';
 import type { HubLink } from '../hub-link';
+import type { SecretBox } from '../secrets';
+import type { SettingsService } from '../settings-service';
+import type { ShareRow, SharesRepo, Store } from '../store';
+import type { WorkloadService } from '../workloads';
 import { NgrokTunnelProvider, NO_NGROK_TOKEN_MESSAGE, type NgrokForward } from '../tunnels/ngrok-tunnel';
 import { RelayTunnelProvider } from '../tunnels/relay-tunnel';
 import type {
@@ -32,8 +38,24 @@ import {
 } from './postgres-share-role';
 import { pickShareTarget } from './share-target';
 import { shareView, type ShareSecrets } from './share-view';
-import { SharesRepo, type ShareRow } from './shares-repo';
 
+/** What the share service is built from: the agent's own parts, handed in by createAgent. */
+export interface ShareServiceDeps {
+  store: Store;
+  /** Seals the share's secrets (role password, basic-auth credentials) with the share id as context. */
+  box: SecretBox;
+  /** `share.changed` / `share.removed` go out here; `workload.removed` comes in. */
+  bus: EventBus;
+  /** Resolves a workload reference to its view, decrypted credentials and host ports. */
+  workloads: Pick<WorkloadService, 'resolve'>;
+  /** The ngrok token, when the owner configured one. */
+  settings: Pick<SettingsService, 'ngrokAuthtoken'>;
+  /** The relay provider rides on the current hub link and follows it through pairing and unpairing. */
+  hub: Pick<HubConnection, 'current' | 'onChange'>;
+  logger: Logger;
+}
+
+/** Test knobs, passed through createAgent's `sharing` option. Read at each use, so a test may change them. */
 export interface ShareServiceOptions {
   /** Test hook: the clock, in ms since the epoch. */
   now?: () => number;
@@ -48,18 +70,19 @@ export interface ShareServiceOptions {
   relayReplyTimeoutMs?: number;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const GONE = new Set(['revoked', 'expired']);
 
 const asShareFailed = (err: unknown, what: string) =>
   err instanceof LatticeError ? err : new LatticeError('share_failed', `${what}: ${(err as Error).message}`);
 
-export function createShareService(internals: AgentInternals, opts: ShareServiceOptions = {}): ShareService {
-  return new AgentShareService(internals, opts);
-}
-
-export class AgentShareService implements ShareService {
+export class ShareService {
   private readonly repo: SharesRepo;
+  private readonly box: SecretBox;
+  private readonly bus: EventBus;
+  private readonly logger: Logger;
+  private readonly workloads: ShareServiceDeps['workloads'];
+  private readonly settings: ShareServiceDeps['settings'];
+  private readonly hub: ShareServiceDeps['hub'];
   private readonly ngrok: NgrokTunnelProvider;
   private relay: RelayTunnelProvider | undefined;
   private relayUnsubscribe: (() => void)[] = [];
@@ -69,29 +92,36 @@ export class AgentShareService implements ShareService {
   private readonly open = new Set<string>();
   /** Shares being created now: their `opening` rows are not leftovers of a crash. */
   private readonly creating = new Set<string>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** One operation at a time per share: a command, an expiry timer and a re-open never interleave. */
+  private readonly lock = new KeyedLock();
   private closed = false;
   private readonly now: () => number;
 
   constructor(
-    private readonly i: AgentInternals,
+    deps: ShareServiceDeps,
     private readonly opts: ShareServiceOptions = {},
   ) {
+    this.repo = deps.store.shares;
+    this.box = deps.box;
+    this.bus = deps.bus;
+    this.logger = deps.logger;
+    this.workloads = deps.workloads;
+    this.settings = deps.settings;
+    this.hub = deps.hub;
     this.now = opts.now ?? Date.now;
-    this.repo = new SharesRepo(i.db);
     this.ngrok = new NgrokTunnelProvider({
-      authtoken: () => i.ngrokAuthtoken(),
-      logger: i.logger,
+      authtoken: () => this.settings.ngrokAuthtoken(),
+      logger: this.logger,
       forward: opts.ngrokForward,
       timeoutMs: opts.ngrokTimeoutMs,
     });
-    this.attachRelay(i.hubLink());
+    this.attachRelay(this.hub.current);
     this.unsubscribe.push(
-      i.onHubLink((link) => {
+      this.hub.onChange((link) => {
         this.attachRelay(link);
         void this.reopenAll();
       }),
-      i.bus.on((event) => {
+      this.bus.on((event) => {
         if (event.type === 'workload.removed') void this.forgetWorkload(event.id);
       }),
     );
@@ -99,9 +129,9 @@ export class AgentShareService implements ShareService {
 
   // ---- commands ----
 
-  async create(args: ParsedArgs<'share.create'>, _ctx: CommandContext): Promise<Share> {
+  async create(args: ParsedArgs<'share.create'>): Promise<Share> {
     if (this.closed) throw new LatticeError('share_failed', 'The agent is stopping');
-    const resolved = this.i.resolveWorkload(args.workload);
+    const resolved = this.workloads.resolve(args.workload);
     const { workload } = resolved;
     if (workload.status !== 'running') {
       throw new LatticeError(
@@ -120,9 +150,9 @@ export class AgentShareService implements ShareService {
         'basicAuth',
       );
     }
-    const via: ShareVia = args.via ?? (this.i.hubLink() ? 'relay' : 'ngrok');
+    const via: ShareVia = args.via ?? (this.hub.current ? 'relay' : 'ngrok');
     const provider = this.providerFor(via);
-    if (via === 'ngrok' && !this.i.ngrokAuthtoken()?.trim())
+    if (via === 'ngrok' && !this.settings.ngrokAuthtoken()?.trim())
       throw new LatticeError('share_failed', NO_NGROK_TOKEN_MESSAGE);
     if (!provider) {
       throw new LatticeError(
@@ -199,8 +229,8 @@ export class AgentShareService implements ShareService {
       })!;
       this.armExpiry(row);
       const share = this.view(row);
-      this.i.bus.emit({ type: 'share.changed', share });
-      this.i.logger.info(
+      this.bus.emit({ type: 'share.changed', share });
+      this.logger.info(
         { shareId: id, workload: workload.name, via, url: endpoint.url, expiresAt },
         'share created',
       );
@@ -211,7 +241,7 @@ export class AgentShareService implements ShareService {
       await provider.close(id).catch(() => undefined);
       if (roleName && owner) await dropShareRole(owner, roleName).catch(() => undefined);
       this.repo.delete(id);
-      this.i.logger.warn({ workload: workload.name, via, err: (err as Error).message }, 'share failed');
+      this.logger.warn({ workload: workload.name, via, err: (err as Error).message }, 'share failed');
       throw asShareFailed(err, `Could not share ${workload.name}`);
     } finally {
       this.creating.delete(id);
@@ -226,7 +256,7 @@ export class AgentShareService implements ShareService {
     } else {
       let workloadId: string | undefined;
       try {
-        workloadId = this.i.resolveWorkload(ref).workload.id;
+        workloadId = this.workloads.resolve(ref).workload.id;
       } catch {
         // The workload may be gone while rows still name it.
       }
@@ -238,7 +268,7 @@ export class AgentShareService implements ShareService {
     const revoked: string[] = [];
     for (const row of rows) {
       if (GONE.has(row.status)) continue;
-      await this.withLock(row.id, () => this.teardown(row.id, 'revoked'));
+      await this.lock.run(row.id, () => this.teardown(row.id, 'revoked'));
       revoked.push(row.id);
     }
     return revoked;
@@ -253,7 +283,7 @@ export class AgentShareService implements ShareService {
 
   async reopenAll(): Promise<void> {
     if (this.closed) return;
-    await Promise.all(this.repo.all().map((row) => this.withLock(row.id, () => this.reopenOne(row.id))));
+    await Promise.all(this.repo.all().map((row) => this.lock.run(row.id, () => this.reopenOne(row.id))));
   }
 
   async close(): Promise<void> {
@@ -289,7 +319,7 @@ export class AgentShareService implements ShareService {
     let target;
     let secrets: ShareSecrets;
     try {
-      target = pickShareTarget(this.i.resolveWorkload(row.workloadId).workload, String(row.containerPort));
+      target = pickShareTarget(this.workloads.resolve(row.workloadId).workload, String(row.containerPort));
       secrets = this.unseal(row);
     } catch (err) {
       this.setStatus(id, 'failed', `Cannot re-open: ${(err as Error).message}`);
@@ -334,7 +364,7 @@ export class AgentShareService implements ShareService {
     const before = this.repo.byId(id);
     if (!before) return;
     if (before.publicPort !== null && endpoint.publicPort !== before.publicPort) {
-      this.i.logger.warn(
+      this.logger.warn(
         { shareId: id, was: before.url, now: endpoint.url },
         'share re-opened on another address',
       );
@@ -346,7 +376,7 @@ export class AgentShareService implements ShareService {
       publicPort: endpoint.publicPort ?? null,
       message: null,
     })!;
-    this.i.bus.emit({ type: 'share.changed', share: this.view(row) });
+    this.bus.emit({ type: 'share.changed', share: this.view(row) });
   }
 
   // ---- ending ----
@@ -365,12 +395,12 @@ export class AgentShareService implements ShareService {
     await this.providerFor(row.via)
       ?.close(id)
       .catch((err) =>
-        this.i.logger.warn({ shareId: id, err: (err as Error).message }, 'closing the tunnel failed'),
+        this.logger.warn({ shareId: id, err: (err as Error).message }, 'closing the tunnel failed'),
       );
     const wasVisible = !GONE.has(row.status);
     if (row.roleName) {
       try {
-        const { workload, credentials } = this.i.resolveWorkload(row.workloadId);
+        const { workload, credentials } = this.workloads.resolve(row.workloadId);
         const { hostPort } = pickShareTarget(workload, String(row.containerPort));
         await dropShareRole(this.ownerOf(credentials, hostPort), row.roleName);
       } catch (err) {
@@ -379,15 +409,15 @@ export class AgentShareService implements ShareService {
             status: final,
             message: `The database role could not be dropped yet (${(err as Error).message}); retried at the next start`,
           });
-          this.i.logger.warn({ shareId: id, err: (err as Error).message }, 'share role drop deferred');
-          if (wasVisible) this.i.bus.emit({ type: 'share.removed', id });
+          this.logger.warn({ shareId: id, err: (err as Error).message }, 'share role drop deferred');
+          if (wasVisible) this.bus.emit({ type: 'share.removed', id });
           return;
         }
       }
     }
     this.repo.delete(id);
-    this.i.logger.info({ shareId: id, workload: row.workloadName, final, why }, `share ${final}`);
-    if (wasVisible) this.i.bus.emit({ type: 'share.removed', id });
+    this.logger.info({ shareId: id, workload: row.workloadName, final, why }, `share ${final}`);
+    if (wasVisible) this.bus.emit({ type: 'share.removed', id });
   }
 
   private armExpiry(row: ShareRow): void {
@@ -395,16 +425,13 @@ export class AgentShareService implements ShareService {
     this.timers.delete(row.id);
     if (row.expiresAt === null || this.closed) return;
     const left = Date.parse(row.expiresAt) - this.now();
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(row.id);
-        const current = this.repo.byId(row.id);
-        if (!current || GONE.has(current.status)) return;
-        if (Date.parse(row.expiresAt!) > this.now()) return this.armExpiry(current);
-        void this.withLock(row.id, () => this.teardown(row.id, 'expired'));
-      },
-      Math.min(Math.max(left, 0), MAX_TIMER_MS),
-    );
+    const timer = setTimeout(() => {
+      this.timers.delete(row.id);
+      const current = this.repo.byId(row.id);
+      if (!current || GONE.has(current.status)) return;
+      if (Date.parse(row.expiresAt!) > this.now()) return this.armExpiry(current);
+      void this.lock.run(row.id, () => this.teardown(row.id, 'expired'));
+    }, timerDelay(left));
     timer.unref();
     this.timers.set(row.id, timer);
   }
@@ -412,7 +439,7 @@ export class AgentShareService implements ShareService {
   /** The workload is deleted: its container (and the roles in it) went with it; close the tunnels. */
   private async forgetWorkload(workloadId: string): Promise<void> {
     for (const row of this.repo.ofWorkload(workloadId)) {
-      await this.withLock(row.id, async () => {
+      await this.lock.run(row.id, async () => {
         this.repo.update(row.id, { roleName: null });
         await this.teardown(row.id, 'revoked', 'its workload was deleted');
       });
@@ -428,7 +455,7 @@ export class AgentShareService implements ShareService {
       link,
       hubUrl: link.hubUrl,
       deviceToken: link.deviceToken,
-      logger: this.i.logger,
+      logger: this.logger,
       replyTimeoutMs: this.opts.relayReplyTimeoutMs,
     });
     this.relay = relay;
@@ -499,14 +526,14 @@ export class AgentShareService implements ShareService {
     const before = this.repo.byId(id);
     if (!before || (before.status === status && before.message === message)) return;
     const row = this.repo.update(id, { status, message })!;
-    this.i.bus.emit({ type: 'share.changed', share: this.view(row) });
+    this.bus.emit({ type: 'share.changed', share: this.view(row) });
   }
 
   private view(row: ShareRow): Share {
     let creds: Credentials | undefined;
     if (row.kind === 's3') {
       try {
-        creds = this.i.resolveWorkload(row.workloadId).credentials;
+        creds = this.workloads.resolve(row.workloadId).credentials;
       } catch {
         creds = undefined;
       }
@@ -515,21 +542,10 @@ export class AgentShareService implements ShareService {
   }
 
   private seal(id: string, secrets: ShareSecrets): string {
-    return this.i.box.sealJson(secrets, `share:${id}`);
+    return this.box.sealJson(secrets, `share:${id}`);
   }
 
   private unseal(row: ShareRow): ShareSecrets {
-    return row.sealed ? this.i.box.openJson<ShareSecrets>(row.sealed, `share:${row.id}`) : {};
-  }
-
-  private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.locks.set(id, settled);
-    void settled.then(() => {
-      if (this.locks.get(id) === settled) this.locks.delete(id);
-    });
-    return next;
+    return row.sealed ? this.box.openJson<ShareSecrets>(row.sealed, `share:${row.id}`) : {};
   }
 }

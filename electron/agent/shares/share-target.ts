@@ -1,6 +1,6 @@
 // Which port of a workload a share exposes, and how it is presented (postgres, s3, http or tcp).
 import { LatticeError, TEMPLATES, type Workload } from '../../../shared';
-import type { ShareKind } from './shares-repo';
+import type { ShareKind } from '../store';
 
 export interface ShareTarget {
   portName: string | null;

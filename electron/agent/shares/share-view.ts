@@ -1,6 +1,6 @@
 // What a share shows to its owner: the ready-to-paste address with the credentials a client needs.
 import { postgresUrl, type Credentials, type Share } from '../../../shared';
-import type { ShareRow } from './shares-repo';
+import type { ShareRow } from '../store';
 
 /** The secrets of a share, sealed in its row. */
 export interface ShareSecrets {

@@ -11,7 +11,6 @@ import type {
 } from '../../../shared';
 
 export type TransportKind = 'ipc' | 'http' | 'hub';
-export type KeyProtection = 'safeStorage' | 'basic_text' | 'file';
 
 /** Where the live event stream stands; the console shows a banner when it is not `live`. */
 export type StreamState = 'connecting' | 'live' | 'down' | 'unauthorized';
@@ -30,7 +29,5 @@ export interface ConsoleApi {
     onLine: (line: LogLine) => void,
     onError?: (e: ErrorBody) => void,
   ): () => void;
-  /** Only the Electron app knows this directly; the others read it from `system.info`. */
-  keyProtection?(): Promise<KeyProtection>;
   close(): void;
 }

@@ -21,7 +21,6 @@ export function createIpcApi(bridge: LatticeBridge): ConsoleApi {
       return states.add(listener);
     },
     followLogs: (ref, tail, onLine) => bridge.followLogs(ref, tail, onLine),
-    keyProtection: () => bridge.keyProtection(),
     close() {},
   };
 }

@@ -4,7 +4,7 @@ import { Dialog } from './Dialog';
 /** Warnings about the machine under the console: Docker, runc, the secrets key, the event stream. */
 export function Banners({ face, deviceOnline }: { face: 'console' | 'dashboard'; deviceOnline?: boolean }) {
   const docker = useLattice((s) => s.docker);
-  const keyProtection = useLattice((s) => s.keyProtection);
+  const keyProtection = useLattice((s) => s.system?.keyProtection);
   const streamState = useLattice((s) => s.streamState);
   const hubLink = useLattice((s) => s.hubLink);
   const runcDismissed = useLattice((s) => s.runcWarningDismissed);

@@ -19,13 +19,6 @@ export async function loadConsoleState(api: ConsoleApi): Promise<void> {
   else s.setSharesError(shares.error);
   if (system.ok) s.setSystem(system.value);
   if (settings.ok) s.setSettings(settings.value);
-  if (api.keyProtection) {
-    try {
-      s.setKeyProtection(await api.keyProtection());
-    } catch {
-      // The system.info answer already carries it.
-    }
-  }
 }
 
 export function attachConsole(api: ConsoleApi): () => void {

@@ -1,13 +1,12 @@
 import type { StateCreator } from 'zustand';
 import type { DockerStatus, Settings, SystemInfo } from '../../../shared';
-import type { KeyProtection, StreamState } from '../api/console-api';
+import type { StreamState } from '../api/console-api';
 import type { LatticeState } from './store';
 
 export interface SystemSlice {
   system: SystemInfo | null;
   settings: Settings | null;
   docker: DockerStatus | null;
-  keyProtection: KeyProtection | null;
   /** The live event stream of the agent (or the hub, on the dashboard). */
   streamState: StreamState;
   hubLink: { connected: boolean; url: string | null } | null;
@@ -16,7 +15,6 @@ export interface SystemSlice {
   setSystem(info: SystemInfo): void;
   setSettings(settings: Settings): void;
   setDocker(docker: DockerStatus): void;
-  setKeyProtection(k: KeyProtection): void;
   setStreamState(s: StreamState): void;
   setHubLink(link: { connected: boolean; url: string | null }): void;
   dismissRuncWarning(): void;
@@ -44,7 +42,6 @@ export const systemInitial = {
   system: null,
   settings: null,
   docker: null,
-  keyProtection: null,
   streamState: 'connecting' as StreamState,
   hubLink: null,
   runcWarningDismissed: runcDismissedInSession(),
@@ -52,11 +49,10 @@ export const systemInitial = {
 
 export const createSystemSlice: StateCreator<LatticeState, [], [], SystemSlice> = (set) => ({
   ...systemInitial,
-  setSystem: (system) => set({ system, docker: system.docker, keyProtection: system.keyProtection }),
+  setSystem: (system) => set({ system, docker: system.docker }),
   setSettings: (settings) =>
     set({ settings, hubLink: { connected: settings.hub.connected, url: settings.hub.url } }),
   setDocker: (docker) => set({ docker }),
-  setKeyProtection: (keyProtection) => set({ keyProtection }),
   setStreamState: (streamState) => set({ streamState }),
   setHubLink: (hubLink) => set({ hubLink }),
   dismissRuncWarning: () => {

@@ -1,10 +1,10 @@
 // The shares table (migration 0002-shares.sql). Secrets go in `sealed`, sealed by the caller with the
 // share id as associated data; this module never sees them in clear.
-import type { Db } from '../store';
-import type { ShareVia } from '../../../shared';
+import type { Db } from './db';
+import type { Share, ShareVia } from '../../../shared';
 
-export type ShareKind = 'postgres' | 's3' | 'http' | 'tcp';
-export type ShareRowStatus = 'opening' | 'active' | 'reopening' | 'failed' | 'revoked' | 'expired';
+export type ShareKind = Share['kind'];
+export type ShareRowStatus = Share['status'];
 
 export interface ShareRow {
   id: string;

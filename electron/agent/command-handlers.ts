@@ -1,0 +1,81 @@
+// The handler table: what each command of shared/commands.ts does in this agent. The dispatcher
+// (dispatcher.ts) has already checked the door, parsed the arguments and will check the result.
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { SystemInfo } from '../../shared';
+import { resolveBindSources } from './bind-paths';
+import type { Handlers } from './dispatcher';
+import type { Engine } from './docker/engine';
+import type { EventBus } from './event-bus';
+import type { HubConnection } from './hub-connection';
+import { pairWithHub } from './hub-link';
+import { checkDeploy } from './policy';
+import type { SettingsService } from './settings-service';
+import type { ShareService } from './shares/share-service';
+import type { WorkloadService } from './workloads';
+
+export interface CommandHandlerDeps {
+  workloads: WorkloadService;
+  engine: Engine;
+  shares: ShareService;
+  settings: SettingsService;
+  hub: HubConnection;
+  bus: EventBus;
+  logger: Logger;
+  /** Images the catalog deploys here (defaults and configured overrides): they need no approval. */
+  catalogImages: string[];
+  systemInfo(): SystemInfo;
+}
+
+export function createCommandHandlers(deps: CommandHandlerDeps): Handlers {
+  const { workloads, engine, shares, settings, hub, bus, logger, catalogImages } = deps;
+  return {
+    'workload.deploy': async (spec, ctx) => {
+      // Whatever socket the agent reaches its engine through is refused as a bind mount, not only /var/run/docker.sock.
+      const plain = { ...settings.plain(), engineSockets: engine.sockets() };
+      // Checked as given (a remote bind mount is refused by name), then again with the bind sources
+      // resolved through symlinks, so a link cannot lead outside the folders the owner allowed.
+      checkDeploy(spec, ctx, plain, catalogImages);
+      const resolved = resolveBindSources(spec);
+      const decision = checkDeploy(resolved, ctx, plain, catalogImages);
+      return workloads.deploy(resolved, ctx, decision);
+    },
+    'workload.list': () => workloads.list(),
+    'workload.get': ({ ref }) => workloads.get(ref),
+    'workload.start': ({ ref }) => workloads.start(ref),
+    'workload.stop': ({ ref }) => workloads.stop(ref),
+    'workload.restart': ({ ref }) => workloads.restart(ref),
+    'workload.delete': ({ ref, volumes }) => workloads.delete(ref, volumes),
+    'workload.logs': async ({ ref, tail }) => ({ lines: await workloads.logs(ref, tail) }),
+    'workload.stats': ({ ref }) => workloads.stats(ref),
+    'workload.approve': ({ ref }) => workloads.approve(ref),
+    'share.create': (args) => shares.create(args),
+    'share.revoke': async ({ ref }) => ({ revoked: await shares.revoke(ref) }),
+    'share.list': () => shares.list(),
+    'settings.get': async () => settings.get(),
+    'settings.set': async (patch) => {
+      const engineChoice = engine.checkChoice(patch);
+      const changed = settings.set(engineChoice ? { ...patch, ...engineChoice } : patch);
+      // Another engine picked: reconnect now, no restart (the docker.status event tells every console).
+      if (engineChoice) await engine.reconnect();
+      bus.emit({ type: 'settings.changed', settings: changed });
+      return changed;
+    },
+    'system.info': async () => deps.systemInfo(),
+    'hub.pair': async ({ hubUrl, code, name }) => {
+      const paired = await pairWithHub({ hubUrl, code, name: name ?? hostname() });
+      await hub.stop();
+      settings.setHub({ url: hubUrl, deviceId: paired.deviceId, deviceToken: paired.deviceToken });
+      logger.info({ hubUrl, deviceId: paired.deviceId }, 'paired with the hub');
+      hub.start(hubUrl, paired.deviceToken);
+      return { deviceId: paired.deviceId, hubUrl };
+    },
+    'hub.unpair': async () => {
+      await hub.stop();
+      settings.setHub(null);
+      bus.emit({ type: 'hub.status', connected: false, url: null });
+      logger.info('unpaired from the hub');
+      return { ok: true as const };
+    },
+  };
+}
