@@ -2,9 +2,9 @@
 // owner's settings (SECURITY.md, "The agent"). Refusals are `forbidden` errors naming the field.
 import { posix } from 'node:path';
 import {
-  COMMANDS,
   LatticeError,
   isBindSource,
+  isLocalOnly,
   type CommandContext,
   type CommandName,
   type DeploySpec,
@@ -13,6 +13,8 @@ import {
 export interface PolicySettings {
   allowedImages: string[];
   allowedBindRoots: string[];
+  /** The engine sockets known on this computer (the one the agent uses among them), refused as bind mounts. */
+  engineSockets?: string[];
 }
 
 export type DeployDecision = { action: 'deploy' } | { action: 'approve'; reason: string };
@@ -21,8 +23,7 @@ const forbid = (field: string, message: string) => new LatticeError('forbidden',
 
 /** Commands marked localOnly (settings, pairing, approval) never run for a remote caller. */
 export function checkDoor(name: CommandName, ctx: CommandContext): void {
-  const def = COMMANDS[name] as { localOnly?: boolean };
-  if (def.localOnly && ctx.door !== 'local') {
+  if (isLocalOnly(name) && ctx.door !== 'local') {
     throw new LatticeError(
       'forbidden',
       `${name} can only be run on this computer, not from the remote dashboard`,
@@ -32,11 +33,15 @@ export function checkDoor(name: CommandName, ctx: CommandContext): void {
 
 const SOCKET_PATHS = ['/var/run/docker.sock', '/run/docker.sock'];
 
-/** The Docker socket itself, or a directory that contains it (mounting `/run` hands it over too). */
-export function exposesDockerSocket(source: string): boolean {
+/**
+ * The Docker socket itself, or a directory that contains it (mounting `/run` hands it over too).
+ * `engineSockets` adds the sockets found for this computer's engines (a context's, a rootless one…).
+ */
+export function exposesDockerSocket(source: string, engineSockets: string[] = []): boolean {
   const path = posix.normalize(source).replace(/(.)\/+$/, '$1');
   if (/docker\.sock$/i.test(path)) return true;
-  return SOCKET_PATHS.some((sock) => sock === path || sock.startsWith(path === '/' ? '/' : `${path}/`));
+  const sockets = [...SOCKET_PATHS, ...engineSockets.map((s) => posix.normalize(s))];
+  return sockets.some((sock) => sock === path || sock.startsWith(path === '/' ? '/' : `${path}/`));
 }
 
 function underRoot(path: string, root: string): boolean {
@@ -107,7 +112,7 @@ export function checkDeploy(
       if (!v.source.startsWith('/')) {
         throw forbid(field, `"${v.source}" is neither a volume name nor an absolute host path`);
       }
-      if (exposesDockerSocket(v.source)) {
+      if (exposesDockerSocket(v.source, settings.engineSockets)) {
         throw forbid(
           field,
           `mounting ${v.source} would hand the Docker socket (root on this computer) to the container`,
