@@ -77,6 +77,13 @@ export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 export const isCommandName = (name: unknown): name is CommandName =>
   typeof name === 'string' && Object.prototype.hasOwnProperty.call(COMMANDS, name);
 
+/**
+ * Commands refused from the remote door whatever their arguments (settings, pairing, approval). The
+ * hub refuses them before relaying; the agent's policy refuses them again, whoever relayed them.
+ */
+export const isLocalOnly = (name: CommandName): boolean =>
+  (COMMANDS[name] as { localOnly?: boolean }).localOnly === true;
+
 export type CommandArgs<K extends CommandName> = z.input<Commands[K]['args']>;
 export type ParsedArgs<K extends CommandName> = z.output<Commands[K]['args']>;
 export type CommandResult<K extends CommandName> = z.output<Commands[K]['result']>;

@@ -33,6 +33,7 @@ export const ShareCreateArgs = z.strictObject({
 export type ShareCreateArgs = z.input<typeof ShareCreateArgs>;
 
 export const ShareStatus = z.enum(['opening', 'active', 'reopening', 'failed', 'revoked', 'expired']);
+export type ShareStatus = z.infer<typeof ShareStatus>;
 
 export const Share = z.object({
   id: z.string(),
@@ -57,3 +58,10 @@ export const Share = z.object({
   message: z.string().optional(),
 });
 export type Share = z.infer<typeof Share>;
+
+/**
+ * A share that holds a tunnel open, or is about to: what the tray counts as "sharing", what keeps the
+ * machine awake, and what the local API's workload view lists as the workload's shares.
+ */
+export const isLiveShare = (share: Pick<Share, 'status'>): boolean =>
+  share.status === 'active' || share.status === 'opening' || share.status === 'reopening';

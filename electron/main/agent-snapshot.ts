@@ -24,10 +24,6 @@ export const EMPTY_SNAPSHOT: AgentSnapshot = {
   startAtLogin: false,
 };
 
-/** A share that holds a tunnel open (or is about to): what keeps the machine awake and the icon "sharing". */
-export const isLiveShare = (share: Share) =>
-  share.status === 'active' || share.status === 'opening' || share.status === 'reopening';
-
 function upsert<T extends { id: string }>(list: T[], item: T): T[] {
   const index = list.findIndex((x) => x.id === item.id);
   if (index === -1) return [...list, item];

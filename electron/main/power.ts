@@ -2,8 +2,9 @@
 // is told at once rather than at its next backoff. While something is shared (and the owner wants
 // it) the app asks the OS not to suspend, since a sleeping laptop is an unreachable database.
 import type { PowerMonitor, PowerSaveBlocker } from 'electron';
+import { isLiveShare } from '../../shared';
 import type { Agent } from '../agent';
-import { isLiveShare, type AgentSnapshot } from './agent-snapshot';
+import type { AgentSnapshot } from './agent-snapshot';
 
 export interface PowerDeps {
   powerMonitor: Pick<PowerMonitor, 'on' | 'removeListener'>;

@@ -8,8 +8,8 @@ import type {
   NativeImage,
   Tray as ElectronTray,
 } from 'electron';
-import type { Workload, WorkloadStatus } from '../../shared';
-import { isLiveShare, type AgentSnapshot } from './agent-snapshot';
+import { isLiveShare, type Workload, type WorkloadStatus } from '../../shared';
+import type { AgentSnapshot } from './agent-snapshot';
 
 export type TrayIconState = 'idle' | 'running' | 'sharing' | 'problem';
 export const TRAY_ICON_STATES: readonly TrayIconState[] = ['idle', 'running', 'sharing', 'problem'];

@@ -10,6 +10,7 @@ import {
   RelayCommand,
   fromZodError,
   isCommandName,
+  isLocalOnly,
   type Device,
   type HubUser,
 } from '../../shared';
@@ -179,7 +180,7 @@ const routes: Route[] = [
         throw new LatticeError('unknown_command', `Unknown command "${cmd.name}"`, 'name');
       }
       const def = COMMANDS[cmd.name];
-      if ('localOnly' in def && def.localOnly) {
+      if (isLocalOnly(cmd.name)) {
         throw new LatticeError('forbidden', `${cmd.name} can only be run on the computer itself`, 'name');
       }
       const args = def.args.safeParse(cmd.args);

@@ -1,7 +1,7 @@
 // The policy refuses what no door may ask, per door, and lets the ordinary deploys through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMMANDS, DeployArgs, LatticeError, type CommandContext, type CommandName } from '../../shared';
+import { COMMAND_NAMES, DeployArgs, LatticeError, isLocalOnly, type CommandContext } from '../../shared';
 import { checkDeploy, checkDoor, exposesDockerSocket } from '../../electron/agent/policy';
 
 const local: CommandContext = { door: 'local' };
@@ -148,14 +148,12 @@ test('remote deploys of catalog and allow-listed images go ahead', () => {
 });
 
 test('localOnly commands are refused from the remote door only', () => {
-  const localOnly = (Object.keys(COMMANDS) as CommandName[]).filter(
-    (n) => (COMMANDS[n] as { localOnly?: boolean }).localOnly,
-  );
-  assert.ok(
-    localOnly.includes('settings.set') &&
-      localOnly.includes('workload.approve') &&
-      localOnly.includes('hub.pair'),
-  );
+  // isLocalOnly (shared/commands.ts) is the one list the agent's policy and the hub's routes both read.
+  const localOnly = COMMAND_NAMES.filter(isLocalOnly);
+  assert.deepEqual(localOnly.sort(), ['hub.pair', 'hub.unpair', 'settings.set', 'workload.approve']);
+  for (const name of COMMAND_NAMES.filter((n) => !isLocalOnly(n))) {
+    assert.doesNotThrow(() => checkDoor(name, remote), `${name} is allowed remotely`);
+  }
   for (const name of localOnly) {
     assert.equal(refusal(() => checkDoor(name, remote)).code, 'forbidden');
     assert.doesNotThrow(() => checkDoor(name, local));

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   LatticeError,
   isCommandName,
+  isLiveShare,
   type CommandContext,
   type CommandName,
-  type Share,
 } from '../../../shared';
 import type { Agent } from '../agent';
 import { HttpError, readJsonBody, sendValue } from './http-io';
@@ -36,8 +36,6 @@ function tailParam(url: URL): number | undefined {
   }
   return n;
 }
-
-const LIVE_SHARE = new Set<Share['status']>(['active', 'opening', 'reopening']);
 
 /** Answers one /api request (already authenticated). */
 export async function handleApiRoute(agent: Agent, { req, res, url }: RouteRequest): Promise<void> {
@@ -96,7 +94,7 @@ export async function handleApiRoute(agent: Agent, { req, res, url }: RouteReque
         if (method !== 'GET') throw methodNotAllowed('GET');
         const workload = await agent.dispatch('workload.get', { ref }, LOCAL);
         const shares = await agent.dispatch('share.list', {}, LOCAL);
-        const mine = shares.filter((s) => s.workloadId === workload.id && LIVE_SHARE.has(s.status));
+        const mine = shares.filter((s) => s.workloadId === workload.id && isLiveShare(s));
         const share = mine.find((s) => s.status === 'active') ?? mine[0];
         if (!share) throw new LatticeError('not_found', `Workload "${workload.name}" is not shared`);
         return sendValue(res, share);
