@@ -1,0 +1,220 @@
+// hub: what the hub costs per agent connection and per relayed command, against baselines in the
+// same run (issue 14):
+//   memory       RSS of the server process per idle authenticated agent connection, at 10,000
+//                connections (clients in another process), vs a bare `ws` server
+//   commands     `POST /api/devices/:id/commands` → agent → back through the real hub, vs a minimal
+//                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
+// The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
+// Never fails on a timing. Knobs: BENCH_CONNECTIONS (10000), BENCH_SECONDS (8), BENCH_IN_FLIGHT (16),
+// BENCH_PROFILE=DIR (--cpu-prof every process).
+// Two hubs over NATS (issue 16) plug in as another CommandPath: posts to one hub, agent on the other.
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import WebSocket from 'ws';
+import { api, registerUser } from '../test/integration/hub-fixtures';
+import { startChild, type BenchChild } from './support/child';
+import { fmt, ms, ratio, summarize, table, type LatencySummary } from './support/report';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+
+interface Rate extends LatencySummary {
+  perSecond: number;
+}
+
+// ---- memory ----
+
+async function memoryPerConnection(
+  kind: 'hub' | 'bare-ws',
+): Promise<{ perConnKb: number; openSeconds: number }> {
+  const server = await startChild('hub-server.ts', { kind }, { name: `mem-${kind}`, exposeGc: true });
+  const clients = await startChild('ws-clients.ts', {}, { name: `mem-clients-${kind}` });
+  try {
+    const url = server.ready.url as string;
+    if (kind === 'hub') await clients.request('pairDevices', { url, count: CONNECTIONS });
+    const before = await server.request<{ rss: number }>('memory');
+    const opened = await clients.request<{ seconds: number }>('openSockets', {
+      url,
+      count: CONNECTIONS,
+      asAgents: kind === 'hub',
+    });
+    await new Promise((r) => setTimeout(r, 2_000)); // hellos, lastSeen writes, presence settle
+    const after = await server.request<{ rss: number }>('memory');
+    const { stillOpen } = await clients.request<{ stillOpen: number }>('closeSockets');
+    if (stillOpen !== CONNECTIONS)
+      throw new Error(`${kind}: only ${stillOpen} of ${CONNECTIONS} stayed open`);
+    return { perConnKb: (after.rss - before.rss) / CONNECTIONS / 1024, openSeconds: opened.seconds };
+  } finally {
+    await clients.stop();
+    await server.stop();
+  }
+}
+
+// ---- round trips ----
+
+/** `IN_FLIGHT` loops of `once()` for SECONDS; every completion's latency. */
+async function closedLoop(once: () => Promise<void>): Promise<Rate> {
+  const samples: number[] = [];
+  const warmEnd = performance.now() + 1_000;
+  const end = warmEnd + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      for (;;) {
+        const t0 = performance.now();
+        if (t0 >= end) return;
+        await once();
+        if (t0 >= warmEnd) samples.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { ...summarize(samples), perSecond: samples.length / SECONDS };
+}
+
+const commandBody = () => JSON.stringify({ id: randomUUID(), name: 'workload.list', args: {} });
+
+async function wsEcho(url: string): Promise<Rate> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'), { perMessageDeflate: false });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const waiting: (() => void)[] = [];
+  ws.on('message', () => waiting.shift()?.());
+  try {
+    return await closedLoop(
+      () =>
+        new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          ws.send(commandBody());
+        }),
+    );
+  } finally {
+    ws.close();
+  }
+}
+
+/** One path of relayed commands: where to POST, with which headers. */
+interface CommandPath {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+async function httpCommands(target: CommandPath): Promise<Rate> {
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const { hostname, port } = new URL(target.url);
+  let failures = 0;
+  let lastFailure = '';
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const body = commandBody();
+      const req = request(
+        {
+          agent,
+          hostname,
+          port,
+          method: 'POST',
+          path: target.path,
+          headers: {
+            ...target.headers,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            if (res.statusCode !== 200 || !text.includes('"ok":true')) {
+              failures++;
+              lastFailure = `${res.statusCode} ${text.slice(0, 200)}`;
+            }
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  try {
+    const rate = await closedLoop(once);
+    if (failures) throw new Error(`${failures} commands failed, e.g. ${lastFailure}`);
+    return rate;
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate>> {
+  const children: BenchChild[] = [];
+  const start = async (file: string, args: Record<string, unknown>, name: string) => {
+    const c = await startChild(file, args, { name });
+    children.push(c);
+    return c;
+  };
+  try {
+    const echo = await start('hub-server.ts', { kind: 'echo-ws' }, 'echo-ws');
+    const echoRate = await wsEcho(echo.ready.url as string);
+
+    const mini = await start('hub-server.ts', { kind: 'mini-relay' }, 'mini-relay');
+    await start('fake-agent.ts', { url: mini.ready.url }, 'mini-relay-agent');
+    const miniRate = await httpCommands({ url: mini.ready.url as string, path: '/commands', headers: {} });
+
+    const hubServer = await start('hub-server.ts', { kind: 'hub' }, 'hub');
+    const hub = { url: hubServer.ready.url as string };
+    const user = await registerUser(hub);
+    const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', {
+      token: user.accessToken,
+    });
+    const paired = await api<{ deviceId: string; deviceToken: string }>(hub, 'POST', '/api/devices/pair', {
+      body: { code: code.body.code, name: 'bench-agent' },
+    });
+    await start('fake-agent.ts', { url: hub.url, deviceToken: paired.body.deviceToken }, 'hub-agent');
+    const hubRate = await httpCommands({
+      url: hub.url,
+      path: `/api/devices/${paired.body.deviceId}/commands`,
+      headers: { authorization: `Bearer ${user.accessToken}` },
+    });
+    return { echo: echoRate, mini: miniRate, hub: hubRate };
+  } finally {
+    for (const c of children.reverse()) await c.stop().catch(() => undefined);
+  }
+}
+
+const started = performance.now();
+console.log(`commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after 1 s of warm-up`);
+const rates = await commandRates();
+table([
+  ['path', 'round trips/s', 'p50', 'p99', 'vs minimal relay'],
+  [
+    'bare ws echo',
+    fmt(rates.echo.perSecond, 0),
+    ms(rates.echo.p50),
+    ms(rates.echo.p99),
+    ratio(rates.echo.perSecond, rates.mini.perSecond),
+  ],
+  ['minimal HTTP → ws relay', fmt(rates.mini.perSecond, 0), ms(rates.mini.p50), ms(rates.mini.p99), '1×'],
+  [
+    'hub POST /api/devices/:id/commands',
+    fmt(rates.hub.perSecond, 0),
+    `${ms(rates.hub.p50)} (goal ≤ 2 ms: ${rates.hub.p50 <= 2 ? 'met' : 'NOT met'})`,
+    ms(rates.hub.p99),
+    ratio(rates.hub.perSecond, rates.mini.perSecond, { op: '>=', target: 0.5, of: 'minimal relay' }),
+  ],
+]);
+
+console.log(
+  `\nmemory per idle connection at ${fmt(CONNECTIONS, 0)} connections (server RSS delta after GC):`,
+);
+const bare = await memoryPerConnection('bare-ws');
+const hubMem = await memoryPerConnection('hub');
+table([
+  ['server', 'per connection', 'opened in', 'vs bare ws'],
+  ['bare ws', `${fmt(bare.perConnKb)} KB`, `${fmt(bare.openSeconds, 1)} s`, '1×'],
+  [
+    'hub, authenticated agents',
+    `${fmt(hubMem.perConnKb)} KB`,
+    `${fmt(hubMem.openSeconds, 1)} s`,
+    ratio(hubMem.perConnKb, bare.perConnKb, { op: '<=', target: 1.5, of: 'bare ws' }),
+  ],
+]);
+console.log(`\nbench/hub done in ${fmt((performance.now() - started) / 1000, 0)} s`);

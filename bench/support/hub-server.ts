@@ -1,0 +1,83 @@
+// The server side of bench/hub, one kind per process (so its RSS is its own):
+//   hub         the real hub (startHub) on a temporary data directory
+//   bare-ws     a `ws` WebSocketServer that does nothing (the memory baseline)
+//   echo-ws     a `ws` server that echoes every message (the round-trip floor)
+//   mini-relay  ~20 lines of HTTP POST → `ws` agent → reply, no auth, no storage (the baseline for
+//               the hub's own work per command)
+// Runs with --expose-gc; `memory` collects garbage and reports the RSS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { startHub } from '../../server/hub';
+import { childMain } from './child';
+import { sleep } from './report';
+
+async function memory(): Promise<{ rss: number; heapUsed: number }> {
+  for (let i = 0; i < 4; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await sleep(50);
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+}
+
+const listen = (server: Server) =>
+  new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+
+function miniRelay(server: Server): void {
+  const wss = new WebSocketServer({ noServer: true });
+  let agent: WebSocket | undefined;
+  const waiting = new Map<string, (text: string) => void>();
+  server.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      agent = ws;
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as { id: string; result: unknown };
+        waiting.get(msg.id)?.(JSON.stringify(msg.result));
+        waiting.delete(msg.id);
+      });
+    }),
+  );
+  server.on('request', (req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const cmd = JSON.parse(body) as { id: string; name: string; args: unknown };
+      waiting.set(cmd.id, (text) => res.writeHead(200, { 'content-type': 'application/json' }).end(text));
+      agent!.send(JSON.stringify({ type: 'command', id: cmd.id, name: cmd.name, args: cmd.args }));
+    });
+  });
+}
+
+childMain<{ kind: 'hub' | 'bare-ws' | 'echo-ws' | 'mini-relay' }>(async ({ kind }) => {
+  const handlers = { memory };
+  if (kind === 'hub') {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lattice-bench-hubsrv-'));
+    const hub = await startHub({ dataDir, port: 0, logger: pino({ level: 'silent' }) });
+    return {
+      ready: { url: hub.url },
+      handlers,
+      close: async () => {
+        await hub.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const server = createServer();
+  if (kind === 'mini-relay') miniRelay(server);
+  else {
+    const wss = new WebSocketServer({ server });
+    if (kind === 'echo-ws')
+      wss.on('connection', (ws) => ws.on('message', (d, binary) => ws.send(d, { binary })));
+  }
+  const port = await listen(server);
+  return {
+    ready: { url: `http://127.0.0.1:${port}` },
+    handlers,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+});
