@@ -402,7 +402,7 @@ describe('the order of the steps', () => {
     );
     assert.deepEqual(
       found.map((c) => [c.host, c.source, c.how]),
-      [['unix:///opt/e.sock', 'option', 'given with --docker-host']],
+      [['unix:///opt/e.sock', 'option', '--docker-host']],
     );
   });
 

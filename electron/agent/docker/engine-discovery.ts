@@ -307,7 +307,7 @@ export function locateEngine(choice: EngineChoice, d: DiscoveryEnv): EngineCandi
       hostCandidate(
         choice.option,
         '--docker-host',
-        { context: DEFAULT_CONTEXT, source: 'option', how: 'given with --docker-host' },
+        { context: DEFAULT_CONTEXT, source: 'option', how: '--docker-host' },
         d,
         envTls(d),
       ),
