@@ -7,6 +7,11 @@ import { AgentEvent } from './events';
  * Every message is a JSON object tagged by `type`; requests carry an `id` that pairs them with the reply.
  */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * The hub closes an agent's socket with this code when it keeps sending messages the hub does not
+ * understand, and refuses it with the same code for a cool-down; the agent redials slowly after it.
+ */
+export const CLOSE_PROTOCOL_VIOLATIONS = 4008;
 
 export const HubUser = z.object({ id: z.string(), email: z.string() });
 export type HubUser = z.infer<typeof HubUser>;
@@ -83,6 +88,9 @@ export const AccountCredentials = z.strictObject({
 });
 export const AuthResponse = z.object({ user: HubUser, accessToken: z.string(), refreshToken: z.string() });
 export type AuthResponse = z.infer<typeof AuthResponse>;
+/** Registration answers this whether the email was new or taken; signing in decides. */
+export const RegisterResponse = z.object({ registered: z.literal(true), message: z.string() });
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
 export const PairingCode = z.object({ code: z.string(), expiresAt: z.string() });
 export const PairRedeem = z.strictObject({
