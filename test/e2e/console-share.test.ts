@@ -10,7 +10,6 @@ import pg from 'pg';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { startHub, type RunningHub } from '../../server/hub';
-import { createRelayModule } from '../../server/relay/relay-module';
 import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { freePort } from '../helpers/net';
 import {
@@ -53,21 +52,29 @@ describe('console sharing through the hub relay', () => {
       port: 0,
       publicHost: '127.0.0.1',
       relayPorts: { from: relayPort, to: relayPort },
-      relay: createRelayModule({ dataDir: hubDir }),
       logger: pino({ level: 'silent' }),
     });
     agent = await startAgentProcess();
     browser = await launchBrowser();
 
     // Set up what this test is not about through the real APIs: an account, a paired agent, a database.
-    const auth = await json<{ accessToken: string }>(
+    const credentials = JSON.stringify({
+      email: `share-${suffix}@example.com`,
+      password: 'correct horse battery staple',
+    });
+    await json(
       fetch(`${hub.url}/api/auth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email: `share-${suffix}@example.com`,
-          password: 'correct horse battery staple',
-        }),
+        body: credentials,
+      }),
+    );
+    // Registration answers alike for new and taken emails; signing in hands out the tokens.
+    const auth = await json<{ accessToken: string }>(
+      fetch(`${hub.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: credentials,
       }),
     );
     const { code } = await json<{ code: string }>(
