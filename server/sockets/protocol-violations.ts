@@ -70,6 +70,11 @@ export class ProtocolViolations {
   record(deviceId: string, reason: string, sample?: string): Verdict {
     const now = this.now();
     const rec = this.device(deviceId, now);
+    // Still held off (frames that were in flight when it was cut): counted, nothing more.
+    if (rec.blockedUntil > now) {
+      rec.unlogged++;
+      return { disconnect: true, cooldownSeconds: Math.ceil((rec.blockedUntil - now) / 1000) };
+    }
     // Good behaviour for a long while wipes the slate.
     if (rec.strikes && now - rec.blockedUntil > this.limits.maxCooldownMs) rec.strikes = 0;
     if (now - rec.windowStart > this.limits.windowMs) {
