@@ -43,6 +43,11 @@ function parseOrigins(value: string): string[] {
     });
 }
 
+function startFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0];
+}
+
 interface HubCommandOptions {
   dataDir?: string;
   port: number;
@@ -83,26 +88,31 @@ export function registerHubCommand(program: Command): void {
       const dataDir =
         options.dataDir ?? process.env.LATTICE_HUB_DATA_DIR ?? envPaths('lattice-hub', { suffix: '' }).data;
       const { startHub } = await import('./hub');
-      const { createRelayModule } = await import('./relay/relay-module');
-      const hub = await startHub({
-        dataDir,
-        port: options.port,
-        host: options.host,
-        publicUrl: options.publicUrl,
-        tls:
-          options.tlsCert && options.tlsKey
-            ? { certFile: options.tlsCert, keyFile: options.tlsKey }
-            : undefined,
-        allowedOrigins: options.allowedOrigins,
-        relayPorts: options.relayPorts,
-        publicHost: options.publicHost,
-        relay: createRelayModule({ dataDir, bindHost: options.host }),
-      });
-      console.log(`Lattice hub listening on ${hub.url} (data: ${dataDir})`);
+      let hub: Awaited<ReturnType<typeof startHub>>;
+      try {
+        hub = await startHub({
+          dataDir,
+          port: options.port,
+          host: options.host,
+          publicUrl: options.publicUrl,
+          tls:
+            options.tlsCert && options.tlsKey
+              ? { certFile: options.tlsCert, keyFile: options.tlsKey }
+              : undefined,
+          allowedOrigins: options.allowedOrigins,
+          relayPorts: options.relayPorts,
+          publicHost: options.publicHost,
+        });
+      } catch (err) {
+        // One line that says why (a newer hub.db, a port in use, an unreadable certificate), not a stack.
+        command.error(`lattice hub: ${startFailure(err)}`);
+      }
       const stop = () => {
         void hub.close().then(() => process.exit(0));
       };
+      // Before the ready line: whoever waits for it may stop the hub the moment it appears.
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      console.log(`Lattice hub listening on ${hub.url} (data: ${dataDir})`);
     });
 }

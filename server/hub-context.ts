@@ -1,24 +1,25 @@
-// Everything the HTTP routes and socket handlers of one running hub share.
+// Everything the HTTP routes and socket handlers of one running hub share, complete before the first
+// request is routed (startHub builds it right after the server listens).
 import type { Logger } from 'pino';
 import type { Accounts } from './accounts';
 import type { CommandRelay } from './command-relay';
 import type { Presence } from './presence';
-import type { RelayHooks } from './relay/relay-hooks';
+import type { HubRelay } from './relay/hub-relay';
 import type { Heartbeat, SocketLimits } from './sockets/socket-limits';
 import type { HubStore } from './store/hub-store';
 
 export interface HubContext {
-  store: HubStore;
-  accounts: Accounts;
-  presence: Presence;
-  commands: CommandRelay;
-  relayHooks: RelayHooks;
-  heartbeat: Heartbeat;
-  limits: SocketLimits;
-  logger: Logger;
+  readonly store: HubStore;
+  readonly accounts: Accounts;
+  readonly presence: Presence;
+  readonly commands: CommandRelay;
+  readonly relay: HubRelay;
+  readonly heartbeat: Heartbeat;
+  readonly limits: SocketLimits;
+  readonly logger: Logger;
   /** Origins allowed to open dashboard sockets and make cross-origin API calls. */
-  allowedOrigins: Set<string>;
-  publicUrl: string;
-  staticDir: string;
-  csp: string;
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly publicUrl: string;
+  readonly staticDir: string;
+  readonly csp: string;
 }

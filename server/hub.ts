@@ -1,30 +1,27 @@
 // One running hub: HTTP(S) server with the JSON API, the WebSocket upgrades, the built dashboard,
-// and the store. `startHub` is what `lattice hub` runs and what tests start on port 0.
-import { mkdirSync, readFileSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+// the relay for shares, and the store. `startHub` is what `lattice hub` runs and what tests start on
+// port 0.
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { Accounts, type AccountsOptions } from './accounts';
 import { loadOrCreateSigningKeys, TokenService } from './auth/tokens';
 import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
+import { hubAddress } from './hub-address';
 import type { HubContext } from './hub-context';
-import { handleApi } from './http/api-routes';
-import { baseHeaders, sendJson } from './http/responses';
-import { contentSecurityPolicy, serveStatic } from './http/static-files';
+import { createHubServer, listen } from './http/hub-server';
+import { createRequestRouter } from './http/request-router';
 import { Presence } from './presence';
-import { relayDisabled, type RelayFactory } from './relay/relay-hooks';
+import { HubRelay } from './relay/hub-relay';
+import { DEFAULT_RELAY_PORTS } from './relay/port-range';
 import { DEFAULT_SOCKET_LIMITS, Heartbeat } from './sockets/socket-limits';
 import { createUpgradeHandler } from './sockets/upgrade';
 import type { HubStore } from './store/hub-store';
 import { openSqliteStore } from './store/sqlite-store';
+
+/** The hub's one database file in its data directory. */
+export const HUB_DB_FILE = 'hub.db';
 
 export interface HubOptions {
   dataDir: string;
@@ -37,8 +34,11 @@ export interface HubOptions {
   /** PEM files: serve HTTPS/WSS directly. */
   tls?: { certFile: string; keyFile: string };
   allowedOrigins?: string[];
+  /** Public ports for relay shares; default 20000-20099. */
   relayPorts?: { from: number; to: number };
+  /** Host name visitors use for relay ports; default the public URL's host. */
   publicHost?: string;
+  relay?: RelayTuning;
   /** The built dashboard; default dist/renderer of this package. */
   staticDir?: string;
   logger?: Logger;
@@ -49,16 +49,23 @@ export interface HubOptions {
   loginFailures?: AccountsOptions['loginFailures'];
   pairFailures?: AccountsOptions['pairFailures'];
   registrations?: AccountsOptions['registrations'];
-  /** The relay module (server/relay/); default: relay sharing disabled. */
-  relay?: RelayFactory;
-  /** Another store implementation; default SQLite in the data directory. */
+  /** Another store implementation; default SQLite (hub.db) in the data directory. */
   store?: HubStore;
+}
+
+/** Relay settings besides the port range; the defaults suit a real hub, tests shorten the waits. */
+export interface RelayTuning {
+  /** Where relay ports bind; default the hub's own listen address (`--host`). */
+  bindHost?: string;
+  streamClaimTimeoutMs?: number;
+  offlineGraceMs?: number;
 }
 
 export interface RunningHub {
   url: string;
   port: number;
   store: HubStore;
+  relay: HubRelay;
   close(): Promise<void>;
 }
 
@@ -73,123 +80,85 @@ function timeoutFor(option: HubOptions['commandTimeoutMs']): (name: string) => n
 export async function startHub(opts: HubOptions): Promise<RunningHub> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = opts.logger ?? pino({ level: process.env.LATTICE_LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const store = opts.store ?? openSqliteStore(join(opts.dataDir, 'hub.db'));
-  const tokens = new TokenService(loadOrCreateSigningKeys(opts.dataDir));
+  const store = opts.store ?? openSqliteStore(join(opts.dataDir, HUB_DB_FILE));
   const limits = {
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_SOCKET_LIMITS.heartbeatMs,
     maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_SOCKET_LIMITS.maxBufferedBytes,
   };
   const presence = new Presence(limits.maxBufferedBytes);
-  const accounts = new Accounts(store, tokens, {
-    loginFailures: opts.loginFailures,
-    pairFailures: opts.pairFailures,
-    registrations: opts.registrations,
+  const host = opts.host ?? '127.0.0.1';
+  let accounts: Accounts;
+  let port: number;
+  const server = createHubServer(opts.tls);
+  try {
+    accounts = new Accounts(store, new TokenService(loadOrCreateSigningKeys(opts.dataDir)), {
+      loginFailures: opts.loginFailures,
+      pairFailures: opts.pairFailures,
+      registrations: opts.registrations,
+    });
+    port = await listen(server, opts.port ?? 8080, host);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const address = hubAddress({
+    port,
+    host,
+    https: Boolean(opts.tls),
+    publicUrl: opts.publicUrl,
+    extraOrigins: opts.allowedOrigins,
   });
+
   const heartbeat = new Heartbeat(limits);
-  const https = Boolean(opts.tls);
+  const relayLogger = logger.child({ part: 'relay' });
+  const ports = opts.relayPorts
+    ? { first: opts.relayPorts.from, last: opts.relayPorts.to }
+    : DEFAULT_RELAY_PORTS;
+  const publicHost = opts.publicHost ?? new URL(address.url).hostname;
+  const relay = new HubRelay({
+    publicHost,
+    ports,
+    bindHost: opts.relay?.bindHost ?? host,
+    assignments: store,
+    sendToDevice: (deviceId, msg) => presence.agent(deviceId)?.send(msg) ?? false,
+    isDeviceOnline: (deviceId) => presence.isOnline(deviceId),
+    logger: relayLogger,
+    streamClaimTimeoutMs: opts.relay?.streamClaimTimeoutMs,
+    offlineGraceMs: opts.relay?.offlineGraceMs,
+  });
+  relayLogger.info({ ports: `${ports.first}-${ports.last}`, publicHost }, 'relay sharing enabled');
+
   const ctx: HubContext = {
     store,
     accounts,
     presence,
     commands: new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs)),
-    relayHooks: undefined as unknown as HubContext['relayHooks'],
+    relay,
     heartbeat,
     limits,
     logger,
-    allowedOrigins: new Set(),
-    publicUrl: '',
+    allowedOrigins: address.allowedOrigins,
+    publicUrl: address.url,
     staticDir: opts.staticDir ?? join(PACKAGE_ROOT, 'dist', 'renderer'),
-    csp: '',
+    csp: address.csp,
   };
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://hub').pathname;
-    const origin = req.headers.origin;
-    if (origin && ctx.allowedOrigins.has(origin)) {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Vary', 'Origin');
-    }
-    if (req.method === 'OPTIONS' && path.startsWith('/api/')) {
-      baseHeaders(res);
-      res.writeHead(204, {
-        'Access-Control-Allow-Methods': 'GET, POST, DELETE',
-        'Access-Control-Allow-Headers': 'authorization, content-type',
-        'Access-Control-Max-Age': '600',
-      });
-      res.end();
-      return;
-    }
-    if (path === '/api' || path.startsWith('/api/')) {
-      void handleApi(ctx, req, res);
-      return;
-    }
-    if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(req, res, ctx.staticDir, ctx.csp))
-      return;
-    sendJson(res, 404, {
-      ok: false,
-      error: { code: 'not_found', message: 'Nothing here (the dashboard is not built: npm run build)' },
-    });
-  };
-
-  const server: Server = opts.tls
-    ? createHttpsServer(
-        { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
-        onRequest,
-      )
-    : createHttpServer(onRequest);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000 * 3;
+  // Attached in the same tick as listen() resolved: no request can arrive before its handler.
+  server.on('request', createRequestRouter(ctx));
   const upgrades = createUpgradeHandler(ctx);
   server.on('upgrade', (req, socket, head) => upgrades.handle(req, socket, head));
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    socket.destroy();
-  });
-
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolveListen();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const scheme = https ? 'https' : 'http';
-  const listenHost = opts.host ?? '127.0.0.1';
-  const shownHost = listenHost === '0.0.0.0' || listenHost === '::' ? 'localhost' : listenHost;
-  const url = (
-    opts.publicUrl ?? `${scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
-  ).replace(/\/+$/, '');
-  const publicOrigin = new URL(url).origin;
-  ctx.publicUrl = url;
-  ctx.csp = contentSecurityPolicy(publicOrigin);
-  ctx.allowedOrigins.add(publicOrigin);
-  if (!opts.publicUrl) {
-    for (const host of ['127.0.0.1', 'localhost']) ctx.allowedOrigins.add(`${scheme}://${host}:${port}`);
-  }
-  for (const o of opts.allowedOrigins ?? []) ctx.allowedOrigins.add(new URL(o).origin);
-  ctx.relayHooks = (opts.relay ?? relayDisabled)({
-    logger: logger.child({ part: 'relay' }),
-    relayPorts: opts.relayPorts,
-    publicHost: opts.publicHost ?? new URL(url).hostname,
-    publicUrl: url,
-    device: (deviceId) => {
-      const conn = presence.agent(deviceId);
-      return conn && { deviceId: conn.deviceId, userId: conn.userId, send: (m) => conn.send(m) };
-    },
-  });
 
   let closing: Promise<void> | undefined;
   return {
-    url,
+    url: address.url,
     port,
     store,
+    relay,
     close() {
       closing ??= (async () => {
         heartbeat.stop();
         upgrades.close();
         presence.closeAll();
-        await ctx.relayHooks.close().catch((err) => logger.error({ err }, 'relay close failed'));
+        await relay.close().catch((err) => logger.error({ err }, 'relay close failed'));
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeAllConnections();

@@ -17,15 +17,7 @@ import {
 import { RateLimitedError } from '../accounts';
 import type { HubContext } from '../hub-context';
 import { HUB_VERSION } from '../version';
-import { clientAddress } from './client-address';
-import {
-  ERROR_STATUS,
-  PayloadTooLarge,
-  readJsonBody,
-  sendError,
-  sendJson,
-  unsupportedMediaType,
-} from './responses';
+import { ERROR_STATUS, PayloadTooLarge, readJsonBody, sendError, sendJson } from './responses';
 
 const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(4096) });
 const PasswordChange = z.strictObject({
@@ -41,8 +33,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what = 'request b
   return result.data;
 }
 
-// Behind `--trust-proxy N`, the forwarded address; otherwise the socket's peer (client-address.ts).
-const clientIp = (ctx: HubContext, req: IncomingMessage) => clientAddress(req, ctx.trustProxy);
+const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
 
 function bearer(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
@@ -85,7 +76,7 @@ const routes: Route[] = [
     auth: false,
     handler: async (ctx, { req, body }) => {
       const { email, password } = parse(AccountCredentials, await body());
-      return { status: 201, body: await ctx.accounts.register(email, password, clientIp(ctx, req)) };
+      return { status: 201, body: await ctx.accounts.register(email, password, clientIp(req)) };
     },
   },
   {
@@ -97,16 +88,16 @@ const routes: Route[] = [
         z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(1024) }),
         await body(),
       );
-      return { status: 200, body: await ctx.accounts.login(email, password, clientIp(ctx, req)) };
+      return { status: 200, body: await ctx.accounts.login(email, password, clientIp(req)) };
     },
   },
   {
     method: 'POST',
     pattern: /^\/api\/auth\/refresh$/,
     auth: false,
-    handler: async (ctx, { req, body }) => {
+    handler: async (ctx, { body }) => {
       const { refreshToken } = parse(RefreshBody, await body());
-      return { status: 200, body: await ctx.accounts.refresh(refreshToken, clientIp(ctx, req)) };
+      return { status: 200, body: await ctx.accounts.refresh(refreshToken) };
     },
   },
   {
@@ -126,12 +117,7 @@ const routes: Route[] = [
     auth: true,
     handler: async (ctx, { req, user, body }) => {
       const { currentPassword, newPassword } = parse(PasswordChange, await body());
-      const session = await ctx.accounts.changePassword(
-        user.id,
-        currentPassword,
-        newPassword,
-        clientIp(ctx, req),
-      );
+      const session = await ctx.accounts.changePassword(user.id, currentPassword, newPassword, clientIp(req));
       ctx.presence.closeDashboards(user.id, 'password changed');
       return { status: 200, body: session };
     },
@@ -154,7 +140,7 @@ const routes: Route[] = [
     auth: false,
     handler: async (ctx, { req, body }) => {
       const { code, name } = parse(PairRedeem, await body());
-      return { status: 201, body: await ctx.accounts.redeemPairingCode(code, name, clientIp(ctx, req)) };
+      return { status: 201, body: await ctx.accounts.redeemPairingCode(code, name, clientIp(req)) };
     },
   },
   {
@@ -227,12 +213,6 @@ export async function handleApi(ctx: HubContext, req: IncomingMessage, res: Serv
       }
       throw new LatticeError('not_found', `No API route ${req.method} ${path}`);
     }
-    // Before authentication and before any work: a cross-site form post changes nothing.
-    const badMediaType = unsupportedMediaType(req);
-    if (badMediaType) {
-      req.resume();
-      return sendJson(res, 415, { ok: false, error: { code: 'invalid_argument', message: badMediaType } });
-    }
     let user: HubUser = { id: '', email: '' };
     if (route.auth) {
       const token = bearer(req);
@@ -256,7 +236,7 @@ export async function handleApi(ctx: HubContext, req: IncomingMessage, res: Serv
       return;
     }
     if (err instanceof RateLimitedError) {
-      return sendError(res, err, { 'Retry-After': String(err.retryAfterSeconds) }, err.httpStatus);
+      return sendError(res, err, { 'Retry-After': String(err.retryAfterSeconds) });
     }
     if (!(err instanceof LatticeError)) ctx.logger.error({ err, path }, 'API handler failed');
     sendError(res, err);

@@ -2,7 +2,8 @@
 // range; for every visitor connection it asks the owning agent (over its control link) to dial a new
 // WebSocket back to `/agent/stream/:streamId`, then pipes the visitor and that WebSocket together —
 // one stream per WebSocket, backpressure through createWebSocketStream. HTTP shares are parsed here
-// so basic auth is checked before anything reaches the owner's computer.
+// so basic auth is checked before anything reaches the owner's computer. Built and owned by startHub
+// (server/hub.ts); its port reservations live in the hub's one store (relay_assignments in hub.db).
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -10,13 +11,22 @@ import { pipeline, type Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { MAX_MESSAGE_BYTES, type AgentToHub, type ErrorBody, type HubToAgent } from '../../shared';
+import { KeyedLock, timerDelay } from '../../shared/keyed-lock';
+import { rejectUpgrade } from '../sockets/reject-upgrade';
+import type { RelayAssignment, RelayAssignmentStore } from '../store/hub-store';
 import { BASIC_AUTH_CHALLENGE, basicAuthMatches, type BasicCredentials } from './basic-auth';
 import { proxyHttpRequest, proxyHttpUpgrade } from './http-relay-proxy';
 import { inRange, type PortRange } from './port-range';
-import type { RelayAssignments } from './relay-assignments';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
+export type RelayMessage = RelayOpen | RelayClose;
+
+/** The device whose control link a relay message came over, and its account. */
+export interface RelayDevice {
+  deviceId: string;
+  userId: string;
+}
 
 export interface HubRelayOptions {
   /** Host name visitors use (from `--public-host`, or the host of the hub's public URL). */
@@ -24,7 +34,8 @@ export interface HubRelayOptions {
   ports: PortRange;
   /** Where relay listeners bind; default all interfaces (they are public by design). */
   bindHost?: string;
-  assignments: RelayAssignments;
+  /** The hub's store: reservations survive hub restarts so re-opened shares keep their address. */
+  assignments: RelayAssignmentStore;
   /** Sends a message down a device's control link; false when the device is offline. */
   sendToDevice(deviceId: string, msg: HubToAgent): boolean;
   /** Whether the device has a control link now (an old socket's close can arrive after the new one opened). */
@@ -42,6 +53,7 @@ export interface HubRelayOptions {
 
 interface LiveShare {
   deviceId: string;
+  userId: string;
   shareId: string;
   kind: 'tcp' | 'http';
   port: number;
@@ -69,13 +81,11 @@ class RelayError extends Error {
   }
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 export class HubRelay {
   private readonly live = new Map<string, LiveShare>();
   private readonly pendingStreams = new Map<string, PendingStream>();
   /** Serialises open/close per share: an agent re-opening after a reconnect may race its own close. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly shareLock = new KeyedLock();
   private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly wss: WebSocketServer;
@@ -93,14 +103,15 @@ export class HubRelay {
   }
 
   /** Handles `relay.open` / `relay.close` from a device's control link; replies go down the same link. */
-  async handleAgentMessage(deviceId: string, msg: RelayOpen | RelayClose): Promise<void> {
+  async handleAgentMessage(device: RelayDevice, msg: RelayMessage): Promise<void> {
+    const { deviceId } = device;
     if (msg.type === 'relay.close') {
-      await this.withLock(msg.shareId, () => this.closeForDevice(deviceId, msg.shareId));
+      await this.shareLock.run(msg.shareId, () => this.closeForDevice(deviceId, msg.shareId));
       return;
     }
     let reply: HubToAgent;
     try {
-      const share = await this.withLock(msg.shareId, () => this.open(deviceId, msg));
+      const share = await this.shareLock.run(msg.shareId, () => this.open(device, msg));
       reply = {
         type: 'relay.opened',
         requestId: msg.requestId,
@@ -137,7 +148,7 @@ export class HubRelay {
       if (this.opts.isDeviceOnline?.(deviceId)) return;
       for (const share of [...this.live.values()]) {
         if (share.deviceId === deviceId)
-          void this.withLock(share.shareId, () => this.closeLive(share, 'device offline'));
+          void this.shareLock.run(share.shareId, () => this.closeLive(share, 'device offline'));
       }
     }, this.opts.offlineGraceMs ?? 120_000);
     timer.unref();
@@ -148,10 +159,9 @@ export class HubRelay {
   async forgetDevice(deviceId: string): Promise<void> {
     for (const share of [...this.live.values()]) {
       if (share.deviceId === deviceId)
-        await this.withLock(share.shareId, () => this.closeLive(share, 'device revoked'));
+        await this.shareLock.run(share.shareId, () => this.closeLive(share, 'device revoked'));
     }
-    for (const a of this.opts.assignments.all())
-      if (a.deviceId === deviceId) this.opts.assignments.remove(a.shareId);
+    await this.opts.assignments.releaseRelayPortsOfDevice(deviceId);
   }
 
   /**
@@ -167,9 +177,7 @@ export class HubRelay {
   ): void {
     const pending = this.pendingStreams.get(streamId);
     if (!pending || pending.share.deviceId !== deviceId) {
-      const status = pending ? '403 Forbidden' : '404 Not Found';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      socket.destroy();
+      rejectUpgrade(socket, pending ? 403 : 404, pending ? 'Not your stream' : 'No such stream');
       return;
     }
     this.pendingStreams.delete(streamId);
@@ -200,7 +208,8 @@ export class HubRelay {
 
   // ---- opening ----
 
-  private async open(deviceId: string, msg: RelayOpen): Promise<LiveShare> {
+  private async open(device: RelayDevice, msg: RelayOpen): Promise<LiveShare> {
+    const { deviceId } = device;
     if (this.closed) throw new RelayError({ code: 'share_failed', message: 'The hub is stopping' });
     if (msg.expiresAt !== null && Date.parse(msg.expiresAt) <= Date.now()) {
       throw new RelayError({
@@ -211,13 +220,21 @@ export class HubRelay {
     }
     const existing = this.live.get(msg.shareId);
     if (existing && existing.deviceId !== deviceId) throw this.notYours();
-    const reserved = this.opts.assignments.byShare(msg.shareId);
+    const reserved = await this.opts.assignments.relayAssignment(msg.shareId);
     if (reserved && reserved.deviceId !== deviceId) throw this.notYours();
 
     if (existing && existing.kind === msg.kind) {
       // The agent re-opening after a reconnect: same listener, refreshed terms.
       existing.basicAuth = msg.basicAuth;
       existing.expiresAt = msg.expiresAt;
+      await this.opts.assignments.reserveRelayPort({
+        shareId: existing.shareId,
+        userId: existing.userId,
+        deviceId,
+        port: existing.port,
+        kind: existing.kind,
+        expiresAt: msg.expiresAt,
+      });
       this.armExpiry(existing);
       return existing;
     }
@@ -233,11 +250,10 @@ export class HubRelay {
     const candidates: number[] = [];
     if (reserved) candidates.push(reserved.port);
     if (msg.preferredPort !== undefined && inRange(this.opts.ports, msg.preferredPort)) {
-      const holder = this.opts.assignments.byPort(msg.preferredPort);
+      const holder = await this.opts.assignments.relayAssignmentAt(msg.preferredPort);
       if (!holder || holder.shareId === msg.shareId) candidates.push(msg.preferredPort);
     }
-    const share = await this.listenOnFirstFree(deviceId, msg, candidates);
-    this.opts.assignments.save({ deviceId, shareId: msg.shareId, port: share.port, kind: msg.kind });
+    const share = await this.listenOnFirstFree(device, msg, candidates, reserved);
     this.live.set(msg.shareId, share);
     this.armExpiry(share);
     this.opts.logger?.info(
@@ -251,43 +267,64 @@ export class HubRelay {
     return new RelayError({ code: 'forbidden', message: 'This share belongs to another device' });
   }
 
-  private async listenOnFirstFree(deviceId: string, msg: RelayOpen, preferred: number[]): Promise<LiveShare> {
+  /**
+   * Reserves a port in the store, then listens on it; a port another share reserved meanwhile, or
+   * one another process holds, is skipped. The share's reservation ends up on the port it listens on.
+   */
+  private async listenOnFirstFree(
+    device: RelayDevice,
+    msg: RelayOpen,
+    preferred: number[],
+    reserved0: RelayAssignment | undefined,
+  ): Promise<LiveShare> {
     const livePorts = new Set([...this.live.values()].map((s) => s.port));
     const tried = new Set<number>();
     const attempt = async (port: number) => {
       if (tried.has(port) || livePorts.has(port)) return undefined;
       tried.add(port);
-      return this.tryListen(deviceId, msg, port);
+      const reservation = {
+        shareId: msg.shareId,
+        userId: device.userId,
+        deviceId: device.deviceId,
+        port,
+        kind: msg.kind,
+        expiresAt: msg.expiresAt,
+      };
+      if (!(await this.opts.assignments.reserveRelayPort(reservation))) return undefined;
+      return this.tryListen(device, msg, port);
     };
     for (const port of preferred) {
       const share = await attempt(port);
       if (share) return share;
     }
     const { first, last } = this.opts.ports;
+    const reserved = new Set((await this.opts.assignments.relayAssignments()).map((a) => a.port));
     for (let port = first; port <= last; port++) {
-      if (this.opts.assignments.byPort(port)) continue;
+      if (reserved.has(port)) continue;
       const share = await attempt(port);
       if (share) return share;
     }
     // Every port is reserved: give up the reservations of shares that are not open, oldest first
     // (an agent that revoked a share while the hub was away never sent relay.close).
-    for (const a of this.opts.assignments.all()) {
+    for (const a of await this.opts.assignments.relayAssignments()) {
       if (this.live.has(a.shareId) || !inRange(this.opts.ports, a.port)) continue;
+      await this.opts.assignments.releaseRelayPort(a.shareId);
       const share = await attempt(a.port);
-      if (share) {
-        this.opts.assignments.remove(a.shareId);
-        return share;
-      }
+      if (share) return share;
     }
+    // Nothing listened: the share keeps the reservation it came with, and takes none otherwise.
+    if (reserved0) await this.opts.assignments.reserveRelayPort(reserved0);
+    else await this.opts.assignments.releaseRelayPort(msg.shareId);
     throw new RelayError({
       code: 'share_failed',
       message: `Every relay port of this hub (${first}-${last}) is in use; revoke a share or widen --relay-ports`,
     });
   }
 
-  private tryListen(deviceId: string, msg: RelayOpen, port: number): Promise<LiveShare | undefined> {
+  private tryListen(device: RelayDevice, msg: RelayOpen, port: number): Promise<LiveShare | undefined> {
     const fields = {
-      deviceId,
+      deviceId: device.deviceId,
+      userId: device.userId,
       shareId: msg.shareId,
       kind: msg.kind,
       port,
@@ -374,9 +411,9 @@ export class HubRelay {
       socket.on('close', () => share.visitors.delete(socket));
       socket.on('error', () => undefined);
       if (share.basicAuth && !basicAuthMatches(req.headers.authorization, share.basicAuth)) {
-        socket.end(
-          `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${BASIC_AUTH_CHALLENGE}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-        );
+        rejectUpgrade(socket, 401, 'This share needs a user name and password.', {
+          'WWW-Authenticate': BASIC_AUTH_CHALLENGE,
+        });
         return;
       }
       this.openStream(share).then(
@@ -456,12 +493,12 @@ export class HubRelay {
       () => {
         if (this.live.get(share.shareId) !== share) return;
         if (Date.parse(share.expiresAt ?? '') > Date.now()) return this.armExpiry(share);
-        void this.withLock(share.shareId, async () => {
+        void this.shareLock.run(share.shareId, async () => {
           await this.closeLive(share, 'expired');
-          this.opts.assignments.remove(share.shareId);
+          await this.opts.assignments.releaseRelayPort(share.shareId);
         });
       },
-      Math.min(Math.max(left, 0), MAX_TIMER_MS),
+      timerDelay(left),
     );
     share.expiryTimer.unref();
   }
@@ -470,7 +507,8 @@ export class HubRelay {
     const share = this.live.get(shareId);
     if (share && share.deviceId !== deviceId) return;
     if (share) await this.closeLive(share, 'closed by its owner');
-    if (this.opts.assignments.byShare(shareId)?.deviceId === deviceId) this.opts.assignments.remove(shareId);
+    if ((await this.opts.assignments.relayAssignment(shareId))?.deviceId === deviceId)
+      await this.opts.assignments.releaseRelayPort(shareId);
   }
 
   /** Stops the listener and cuts every visitor and stream of the share. */
@@ -491,16 +529,5 @@ export class HubRelay {
     for (const ws of share.streams) ws.terminate();
     await stopped;
     this.opts.logger?.info({ shareId: share.shareId, port: share.port, why }, 'relay share closed');
-  }
-
-  private withLock<T>(shareId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(shareId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.locks.set(shareId, settled);
-    void settled.then(() => {
-      if (this.locks.get(shareId) === settled) this.locks.delete(shareId);
-    });
-    return next;
   }
 }

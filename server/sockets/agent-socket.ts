@@ -1,12 +1,12 @@
 // An agent's control socket after authentication: presence, command results, events fanned out to
-// the owner's dashboards, and relay messages handed to the relay hooks.
+// the owner's dashboards, and relay messages handed to the hub's relay.
 import type WebSocket from 'ws';
 import { AgentToHub } from '../../shared';
 import type { HubContext } from '../hub-context';
 import { AgentConnection } from '../presence';
-import type { RelayDevice } from '../relay/relay-hooks';
+import type { RelayDevice } from '../relay/hub-relay';
 import type { DeviceRow } from '../store/hub-store';
-import { CLOSE, readFrame } from './socket-messages';
+import { readFrame } from './socket-messages';
 
 export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): void {
   const conn = new AgentConnection(device.id, device.userId, ws, ctx.limits.maxBufferedBytes);
@@ -17,7 +17,9 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
     ctx.commands.deviceGone(previous.pending, device.name);
   }
   ctx.heartbeat.watch(ws);
-  const relayDevice: RelayDevice = { deviceId: device.id, userId: device.userId, send: (m) => conn.send(m) };
+  const relayDevice: RelayDevice = { deviceId: device.id, userId: device.userId };
+  // Back within the relay's grace period: its listeners for this device stay open.
+  ctx.relay.agentConnected(device.id);
 
   const seen = () => {
     const at = new Date().toISOString();
@@ -65,11 +67,9 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
         break;
       case 'relay.open':
       case 'relay.close':
-        try {
-          ctx.relayHooks.onAgentMessage(relayDevice, msg);
-        } catch (err) {
-          log.error({ err }, 'relay hook failed');
-        }
+        ctx.relay
+          .handleAgentMessage(relayDevice, msg)
+          .catch((err: unknown) => log.error({ err }, 'relay message failed'));
         break;
     }
   });
@@ -80,13 +80,7 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
     const lastSeenAt = seen();
     log.info({ code }, 'agent disconnected');
     ctx.presence.publish(device.userId, { type: 'presence', deviceId: device.id, online: false, lastSeenAt });
-    try {
-      ctx.relayHooks.onDeviceOffline(device.id);
-    } catch (err) {
-      log.error({ err }, 'relay hook failed');
-    }
+    ctx.relay.agentDisconnected(device.id);
   });
   ws.on('error', (err) => log.debug({ err: err.message }, 'agent socket error'));
 }
-
-export { CLOSE };

@@ -1,8 +1,8 @@
 // WebSocket upgrades, authenticated before the handshake completes (ws README, "Client
-// authentication"): a failed check writes an HTTP error and destroys the socket, so an
-// unauthenticated peer never gets an open WebSocket.
+// authentication"): a failed check answers with an HTTP error (reject-upgrade.ts) and closes the
+// socket, so an unauthenticated peer never gets an open WebSocket.
 //   /agent                 device token in `Authorization: Bearer`; agents send no Origin
-//   /agent/stream/:id      same credential; handed to the relay hooks
+//   /agent/stream/:id      same credential; handed to the relay
 //   /api/events            access token as Sec-WebSocket-Protocol `lattice.token.<jwt>` next to
 //                          `lattice.v1` (echoed back); an allowed Origin is required
 // Tokens in the query string are never read.
@@ -13,27 +13,9 @@ import { MAX_MESSAGE_BYTES, TOKEN_PROTOCOL_PREFIX } from '../../shared';
 import type { HubContext } from '../hub-context';
 import { acceptAgent } from './agent-socket';
 import { acceptDashboard } from './dashboard-socket';
+import { rejectUpgrade } from './reject-upgrade';
 
 export const DASHBOARD_PROTOCOL = 'lattice.v1';
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  500: 'Internal Server Error',
-};
-
-export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  if (socket.destroyed) return;
-  const body = `${message}\n`;
-  socket.write(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-  socket.destroy();
-}
 
 function bearer(req: IncomingMessage): string | undefined {
   const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(req.headers.authorization ?? '');
@@ -75,11 +57,7 @@ export function createUpgradeHandler(ctx: HubContext) {
       }
       const streamId = decodeURIComponent(path.slice('/agent/stream/'.length));
       if (!/^[A-Za-z0-9_-]{1,128}$/.test(streamId)) return rejectUpgrade(socket, 400, 'Bad stream id');
-      ctx.relayHooks.handleStreamUpgrade(req, socket, head, {
-        deviceId: device.id,
-        userId: device.userId,
-        streamId,
-      });
+      ctx.relay.handleStreamUpgrade(device.id, streamId, req, socket, head);
       return;
     }
 

@@ -42,7 +42,35 @@ export interface StoredCommandResult {
   result: Result<unknown>;
 }
 
-export interface HubStore {
+export interface RelayAssignment {
+  shareId: string;
+  /** The share's account: the port is theirs until the share ends. */
+  userId: string;
+  deviceId: string;
+  port: number;
+  kind: 'tcp' | 'http';
+  /** The share's expiry; null when it lasts until revoked. */
+  expiresAt: string | null;
+  updatedAt: string;
+}
+
+/** The relay's port reservations (server/relay/hub-relay.ts); part of the hub's one store. */
+export interface RelayAssignmentStore {
+  relayAssignment(shareId: string): Promise<RelayAssignment | undefined>;
+  relayAssignmentAt(port: number): Promise<RelayAssignment | undefined>;
+  /** Every reservation, oldest first. */
+  relayAssignments(): Promise<RelayAssignment[]>;
+  /**
+   * Reserves `port` for the share, or moves the share's reservation there. False when another share
+   * holds the port, or the share id is reserved by another device: the database has the last word
+   * when two requests race.
+   */
+  reserveRelayPort(a: Omit<RelayAssignment, 'updatedAt'>): Promise<boolean>;
+  releaseRelayPort(shareId: string): Promise<void>;
+  releaseRelayPortsOfDevice(deviceId: string): Promise<void>;
+}
+
+export interface HubStore extends RelayAssignmentStore {
   createUser(user: { id: string; email: string; passwordHash: string }): Promise<UserRow | 'email_taken'>;
   userByEmail(email: string): Promise<UserRow | undefined>;
   userById(id: string): Promise<UserRow | undefined>;

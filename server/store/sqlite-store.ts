@@ -1,10 +1,18 @@
-// The hub's embedded store: better-sqlite3 in WAL mode, migrations applied at open.
+// The hub's embedded store: one SQLite file (hub.db) in WAL mode, the numbered migrations of
+// ./migrations applied at open (migrate.ts).
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Result } from '../../shared';
-import type { AuditEntry, DeviceRow, HubStore, StoredCommandResult, UserRow } from './hub-store';
-import { MIGRATIONS } from './migrations';
+import type {
+  AuditEntry,
+  DeviceRow,
+  HubStore,
+  RelayAssignment,
+  StoredCommandResult,
+  UserRow,
+} from './hub-store';
+import { loadMigrations, migrate, type Migration } from './migrate';
 
 interface UserRecord {
   id: string;
@@ -21,6 +29,16 @@ interface DeviceRecord {
   revoked: number;
   created_at: string;
   last_seen_at: string | null;
+}
+
+interface RelayAssignmentRecord {
+  share_id: string;
+  user_id: string;
+  device_id: string;
+  port: number;
+  kind: 'tcp' | 'http';
+  expires_at: string | null;
+  updated_at: string;
 }
 
 const toUser = (r: UserRecord): UserRow => ({
@@ -40,30 +58,39 @@ const toDevice = (r: DeviceRecord): DeviceRow => ({
   lastSeenAt: r.last_seen_at,
 });
 
-/** Applies every migration newer than the file's `user_version`, each in its own transaction. */
-export function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version - 1]);
-      db.pragma(`user_version = ${version}`);
-    })();
-  }
-}
+const toAssignment = (r: RelayAssignmentRecord): RelayAssignment => ({
+  shareId: r.share_id,
+  userId: r.user_id,
+  deviceId: r.device_id,
+  port: r.port,
+  kind: r.kind,
+  expiresAt: r.expires_at,
+  updatedAt: r.updated_at,
+});
 
-export function openSqliteStore(file: string): HubStore {
+const isUniqueViolation = (err: unknown) =>
+  (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+  (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+
+/** Opens (creating if needed) the hub database; refuses one whose schema is newer than this code. */
+export function openSqliteStore(file: string, migrations: Migration[] = loadMigrations()): HubStore {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
   try {
-    chmodSync(file, 0o600);
-  } catch {
-    // Best effort: the data directory itself is 0700.
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      // Best effort: the data directory itself is 0700.
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, migrations, file);
+  } catch (err) {
+    db.close();
+    throw err;
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
 
   const now = () => new Date().toISOString();
   const q = {
@@ -108,6 +135,25 @@ export function openSqliteStore(file: string): HubStore {
       'INSERT OR IGNORE INTO command_results (device_id, command_id, user_id, name, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     pruneResults: db.prepare('DELETE FROM command_results WHERE created_at < ?'),
+    assignment: db.prepare<[string], RelayAssignmentRecord>(
+      'SELECT * FROM relay_assignments WHERE share_id = ?',
+    ),
+    assignmentAt: db.prepare<[number], RelayAssignmentRecord>(
+      'SELECT * FROM relay_assignments WHERE port = ?',
+    ),
+    assignments: db.prepare<[], RelayAssignmentRecord>(
+      'SELECT * FROM relay_assignments ORDER BY updated_at, share_id',
+    ),
+    // Only the device holding a share's reservation may move it (WHERE on the upsert).
+    reserve: db.prepare(
+      `INSERT INTO relay_assignments (share_id, user_id, device_id, port, kind, expires_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(share_id) DO UPDATE SET port = excluded.port, kind = excluded.kind,
+         expires_at = excluded.expires_at, updated_at = excluded.updated_at
+       WHERE relay_assignments.device_id = excluded.device_id`,
+    ),
+    release: db.prepare('DELETE FROM relay_assignments WHERE share_id = ?'),
+    releaseOfDevice: db.prepare('DELETE FROM relay_assignments WHERE device_id = ?'),
     audit: db.prepare(
       'INSERT INTO audit_log (user_id, device_id, command_id, command_name, ok, error_code, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -235,6 +281,40 @@ export function openSqliteStore(file: string): HubStore {
         errorCode: r.error_code as AuditEntry['errorCode'],
         at: r.at,
       }));
+    },
+    async relayAssignment(shareId) {
+      const r = q.assignment.get(shareId);
+      return r && toAssignment(r);
+    },
+    async relayAssignmentAt(port) {
+      const r = q.assignmentAt.get(port);
+      return r && toAssignment(r);
+    },
+    async relayAssignments() {
+      return q.assignments.all().map(toAssignment);
+    },
+    async reserveRelayPort(a) {
+      try {
+        const { changes } = q.reserve.run(
+          a.shareId,
+          a.userId,
+          a.deviceId,
+          a.port,
+          a.kind,
+          a.expiresAt,
+          now(),
+        );
+        return changes === 1;
+      } catch (err) {
+        if (isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+    async releaseRelayPort(shareId) {
+      q.release.run(shareId);
+    },
+    async releaseRelayPortsOfDevice(deviceId) {
+      q.releaseOfDevice.run(deviceId);
     },
     async close() {
       if (db.open) db.close();

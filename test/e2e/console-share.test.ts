@@ -58,23 +58,14 @@ describe('console sharing through the hub relay', () => {
     browser = await launchBrowser();
 
     // Set up what this test is not about through the real APIs: an account, a paired agent, a database.
-    const credentials = JSON.stringify({
-      email: `share-${suffix}@example.com`,
-      password: 'correct horse battery staple',
-    });
-    await json(
+    const auth = await json<{ accessToken: string }>(
       fetch(`${hub.url}/api/auth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: credentials,
-      }),
-    );
-    // Registration answers alike for new and taken emails; signing in hands out the tokens.
-    const auth = await json<{ accessToken: string }>(
-      fetch(`${hub.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: credentials,
+        body: JSON.stringify({
+          email: `share-${suffix}@example.com`,
+          password: 'correct horse battery staple',
+        }),
       }),
     );
     const { code } = await json<{ code: string }>(

@@ -1,11 +1,11 @@
-// SECURITY.md, "The hub": every rule here has a test that fails when the rule is broken.
+// docs/SECURITY.md, "The hub": every rule here has a test that fails when the rule is broken.
 // Real hub on port 0, real sockets; the agent is a scripted stand-in (hub-agent.test.ts uses a real one).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
-import { MIGRATIONS } from '../../server/store/migrations';
+import { loadMigrations } from '../../server/store/migrate';
 import type { AuthResponse, Result } from '../../shared';
 import { parsePasswordHash } from '../../server/auth/passwords';
 import { waitFor } from '../helpers/net';
@@ -300,7 +300,7 @@ describe('hub security', () => {
       const db = new Database(join(hub.dataDir, 'hub.db'), { readonly: true });
       try {
         assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-        assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+        assert.equal(db.pragma('user_version', { simple: true }), loadMigrations().length);
       } finally {
         db.close();
       }

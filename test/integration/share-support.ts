@@ -19,7 +19,6 @@ import { freePort, waitFor } from '../helpers/net';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
 import type { AgentEvent, CommandName, CommandResult } from '../../shared';
 import type { Agent } from '../../electron/agent/agent';
-import { createRelayModule } from '../../server/relay/relay-module';
 import type { ShareServiceOptions } from '../../electron/agent/shares/share-service';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { api, registerUser, startTestHub, type TestHub } from './hub-fixtures';
@@ -189,7 +188,6 @@ export async function startShareStack(opts: { relaySpan?: number } = {}): Promis
     host: '127.0.0.1',
     relayPorts,
     publicHost: '127.0.0.1',
-    relay: createRelayModule({ dataDir: hubDir, bindHost: '127.0.0.1' }),
   });
   let hub = await startTestHub(hubOptions());
   const hubPort = hub.port;

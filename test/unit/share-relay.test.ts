@@ -1,5 +1,6 @@
-// The hub relay and the agent's relay tunnel together, on real sockets, with the control link
-// replaced by an in-process channel (the real hub and agent are in test/integration/share-*.test.ts).
+// The hub relay and the agent's relay tunnel together, on real sockets and the hub's real SQLite store,
+// with the control link replaced by an in-process channel (the real hub and agent are in
+// test/integration/share-*.test.ts).
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -12,7 +13,8 @@ import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AgentToHub, HubToAgent } from '../../shared';
 import { HubRelay } from '../../server/relay/hub-relay';
-import { SqliteRelayAssignments } from '../../server/relay/relay-assignments';
+import { openSqliteStore } from '../../server/store/sqlite-store';
+import type { HubStore } from '../../server/store/hub-store';
 import { parsePortRange } from '../../server/relay/port-range';
 import { basicAuthMatches } from '../../server/relay/basic-auth';
 import { RelayTunnelProvider, type RelayControlLink } from '../../electron/agent/tunnels/relay-tunnel';
@@ -28,11 +30,14 @@ class FakeLink implements RelayControlLink {
   deliverStreams = true;
   private readonly msgListeners = new Set<(m: HubToAgent) => void>();
   private readonly statusListeners = new Set<(c: boolean) => void>();
-  constructor(readonly deviceId: string) {}
+  constructor(
+    readonly deviceId: string,
+    readonly userId: string,
+  ) {}
   send(msg: AgentToHub): boolean {
     if (!this.connected || !this.relay) return false;
     if (msg.type === 'relay.open' || msg.type === 'relay.close')
-      void this.relay.handleAgentMessage(this.deviceId, msg);
+      void this.relay.handleAgentMessage({ deviceId: this.deviceId, userId: this.userId }, msg);
     return true;
   }
   readonly delivered: HubToAgent[] = [];
@@ -61,6 +66,7 @@ class FakeLink implements RelayControlLink {
 
 interface Hub {
   relay: HubRelay;
+  store: HubStore;
   http: HttpServer;
   url: string;
   links: Map<string, FakeLink>;
@@ -68,7 +74,8 @@ interface Hub {
 }
 
 async function startHub(opts: {
-  dbPath: string;
+  /** The hub database; a fresh file when omitted. */
+  dbPath?: string;
   first: number;
   last: number;
   claimMs?: number;
@@ -76,11 +83,12 @@ async function startHub(opts: {
   graceMs?: number;
 }): Promise<Hub> {
   const links = new Map<string, FakeLink>();
+  const store = openSqliteStore(opts.dbPath ?? join(dir, `hub-${++hubCount}.db`));
   const relay = new HubRelay({
     publicHost: '127.0.0.1',
     ports: { first: opts.first, last: opts.last },
     bindHost: '127.0.0.1',
-    assignments: new SqliteRelayAssignments(opts.dbPath),
+    assignments: store,
     sendToDevice: (deviceId, msg) => links.get(deviceId)?.deliver(msg) ?? false,
     streamClaimTimeoutMs: opts.claimMs ?? 10_000,
     offlineGraceMs: opts.graceMs,
@@ -104,6 +112,7 @@ async function startHub(opts: {
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   return {
     relay,
+    store,
     http,
     url,
     links,
@@ -111,12 +120,23 @@ async function startHub(opts: {
       await relay.close();
       http.closeAllConnections();
       await new Promise((r) => http.close(r));
+      await store.close();
     },
   };
 }
+let hubCount = 0;
 
-function attachAgent(hub: Hub, deviceId = 'dev1', token = TOKEN) {
-  const link = new FakeLink(deviceId);
+/** The account and device rows a paired agent has in the hub's store (reservations refer to them). */
+async function ensureDevice(store: HubStore, deviceId: string, userId: string): Promise<void> {
+  if (!(await store.userById(userId)))
+    await store.createUser({ id: userId, email: `${userId}@example.com`, passwordHash: 'x' });
+  if (!(await store.deviceById(deviceId)))
+    await store.createDevice({ id: deviceId, userId, name: deviceId, tokenId: `jti-${deviceId}` });
+}
+
+async function attachAgent(hub: Hub, deviceId = 'dev1', token = TOKEN, userId = `user-of-${deviceId}`) {
+  await ensureDevice(hub.store, deviceId, userId);
+  const link = new FakeLink(deviceId, userId);
   link.relay = hub.relay;
   hub.links.set(deviceId, link);
   link.setConnected(true);
@@ -218,11 +238,11 @@ describe('relay port range', () => {
 describe('hub relay with the agent relay tunnel', () => {
   test('a TCP share carries bytes both ways, and closing it cuts open visitors and the listener', async () => {
     const first = await basePort(4);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first + 3 });
+    const hub = await startHub({ first, last: first + 3 });
     cleanups.push(() => hub.close());
     const echo = await echoServer();
     cleanups.push(() => new Promise((r) => echo.close(r)));
-    const { provider } = attachAgent(hub);
+    const { provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     const endpoint = await provider.open({
       shareId: 'sh_tcp',
@@ -251,7 +271,7 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('an HTTP share checks basic auth at the hub and does not forward the credentials', async () => {
     const first = await basePort(2);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first + 1 });
+    const hub = await startHub({ first, last: first + 1 });
     cleanups.push(() => hub.close());
     const seen: (string | undefined)[] = [];
     const web = createHttpServer((req, res) => {
@@ -262,7 +282,7 @@ describe('hub relay with the agent relay tunnel', () => {
     });
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => web.close(r)));
-    const { provider } = attachAgent(hub);
+    const { provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     const endpoint = await provider.open({
       shareId: 'sh_http',
@@ -294,7 +314,7 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('a WebSocket upgrade passes through an HTTP share, behind the same basic auth', async () => {
     const first = await basePort(1);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first });
+    const hub = await startHub({ first, last: first });
     cleanups.push(() => hub.close());
     const web = createHttpServer((_q, r) => r.end('plain'));
     const wss = new WebSocketServer({ server: web });
@@ -308,7 +328,7 @@ describe('hub relay with the agent relay tunnel', () => {
           web.close(r);
         }),
     );
-    const { provider } = attachAgent(hub);
+    const { provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     await provider.open({
       shareId: 'sh_ws',
@@ -339,9 +359,9 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('a visitor whose stream nobody claims is dropped after the claim timeout', async () => {
     const first = await basePort(1);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first, claimMs: 300 });
+    const hub = await startHub({ first, last: first, claimMs: 300 });
     cleanups.push(() => hub.close());
-    const { link, provider } = attachAgent(hub);
+    const { link, provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     await provider.open({
       shareId: 'sh_idle',
@@ -358,12 +378,12 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('only the owning device may re-open a share or claim its streams', async () => {
     const first = await basePort(2);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first + 1 });
+    const hub = await startHub({ first, last: first + 1 });
     cleanups.push(() => hub.close());
     const echo = await echoServer();
     cleanups.push(() => new Promise((r) => echo.close(r)));
-    const a = attachAgent(hub, 'dev1', 'device-token-1');
-    const b = attachAgent(hub, 'dev2', 'device-token-2');
+    const a = await attachAgent(hub, 'dev1', 'device-token-1');
+    const b = await attachAgent(hub, 'dev2', 'device-token-2');
     cleanups.push(
       () => a.provider.closeAll(),
       () => b.provider.closeAll(),
@@ -424,7 +444,7 @@ describe('hub relay with the agent relay tunnel', () => {
     let hub = await startHub({ dbPath, first, last: first + 2 });
     const echo = await echoServer();
     cleanups.push(() => new Promise((r) => echo.close(r)));
-    const { link, provider } = attachAgent(hub);
+    const { link, provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     const updates: string[] = [];
     provider.onUpdate((u) => updates.push(u.state === 'open' ? u.endpoint.url : u.message));
@@ -465,9 +485,9 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('the hub closes a share at its expiry even if the agent does not', async () => {
     const first = await basePort(1);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first });
+    const hub = await startHub({ first, last: first });
     cleanups.push(() => hub.close());
-    const { provider } = attachAgent(hub);
+    const { provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     await provider.open({
       shareId: 'sh_short',
@@ -483,9 +503,9 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('listeners of a device that went away close after the grace period, unless it came back', async () => {
     const first = await basePort(2);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first + 1, graceMs: 300 });
+    const hub = await startHub({ first, last: first + 1, graceMs: 300 });
     cleanups.push(() => hub.close());
-    const { link, provider } = attachAgent(hub);
+    const { link, provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     await provider.open({
       shareId: 'sh_g',
@@ -508,9 +528,9 @@ describe('hub relay with the agent relay tunnel', () => {
 
   test('one device holds a bounded number of public ports', async () => {
     const first = await basePort(5);
-    const hub = await startHub({ dbPath: ':memory:', first, last: first + 4 });
+    const hub = await startHub({ first, last: first + 4 });
     cleanups.push(() => hub.close());
-    const { provider } = attachAgent(hub);
+    const { provider } = await attachAgent(hub);
     cleanups.push(() => provider.closeAll());
     const req = (id: string) => ({
       shareId: id,
@@ -524,9 +544,9 @@ describe('hub relay with the agent relay tunnel', () => {
   });
 
   test('open fails clearly when the hub is not connected', async () => {
-    const hub = await startHub({ dbPath: ':memory:', first: 1, last: 1 });
+    const hub = await startHub({ first: 1, last: 1 });
     cleanups.push(() => hub.close());
-    const { link, provider } = attachAgent(hub);
+    const { link, provider } = await attachAgent(hub);
     link.setConnected(false);
     await assert.rejects(
       provider.open({ shareId: 'sh_x', kind: 'tcp', localHost: '127.0.0.1', localPort: 9, expiresAt: null }),

@@ -11,10 +11,8 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import type { SecretBox } from '../secrets';
 
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-const crypto = webcrypto;
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+const crypto = webcrypto as unknown as Crypto;
+x509.cryptoProvider.set(crypto);
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
