@@ -6,7 +6,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +15,7 @@ import { runHeadlessAgent } from '../../electron/agent/run-agent';
 import { fixtureEnv, removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { waitFor } from '../helpers/net';
+import { EngineForwarder } from '../helpers/engine-forwarder';
 
 const run = promisify(execFile);
 const local = { door: 'local' as const };
@@ -26,56 +26,9 @@ const suffix = `${process.pid}`;
 const CTX_A = `lattice-test-a-${suffix}`;
 const CTX_B = `lattice-test-b-${suffix}`;
 
-/**
- * A socket that forwards to the real engine and counts the connections made through it, and the
- * API requests (method and path) sent over them: dockerode keeps connections alive, so one
- * connection can carry a deploy's whole conversation.
- */
-class CountingForwarder {
-  connections = 0;
-  readonly requests: string[] = [];
-  readonly open = new Set<Socket>();
-  private server: Server | undefined;
-  constructor(readonly path: string) {}
-
-  listen(): Promise<void> {
-    this.server = createServer((client) => {
-      this.connections++;
-      const engine = createConnection(REAL_SOCKET);
-      this.open.add(client);
-      client.on('data', (chunk: Buffer) => {
-        for (const m of chunk
-          .toString('latin1')
-          .matchAll(/(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD) (\/\S*) HTTP\/1\.1\r\n/g)) {
-          this.requests.push(`${m[1]} ${m[2].replace(/^\/v[\d.]+/, '').replace(/\?.*$/, '')}`);
-        }
-      });
-      client.pipe(engine).pipe(client);
-      const drop = () => {
-        this.open.delete(client);
-        client.destroy();
-        engine.destroy();
-      };
-      client.on('error', drop).on('close', drop);
-      engine.on('error', drop).on('close', drop);
-    });
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.path, () => resolve());
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.open) s.destroy();
-    const server = this.server;
-    this.server = undefined;
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  }
-}
-
 // Named so that the policy's old "*docker.sock" rule cannot be what refuses them.
-const engineA = new CountingForwarder(join(dir, 'engine-a.sock'));
-const engineB = new CountingForwarder(join(dir, 'engine-b.sock'));
+const engineA = new EngineForwarder(join(dir, 'engine-a.sock'));
+const engineB = new EngineForwarder(join(dir, 'engine-b.sock'));
 
 /** The agent's environment: the temporary docker config, and explicitly no DOCKER_HOST or DOCKER_CONTEXT. */
 function agentEnv(): Record<string, string | undefined> {

@@ -3,6 +3,7 @@ import type { ErrorBody } from '../../../shared';
 import { useApi } from '../api/api-context';
 import { useLattice } from '../store/store';
 import { ErrorNote } from './ErrorNote';
+import { DockerEngineSettings } from './DockerEngineSettings';
 
 function PairForm() {
   const { api } = useApi();
@@ -157,6 +158,8 @@ export function SettingsPage() {
   const { api } = useApi();
   const settings = useLattice((s) => s.settings);
   const system = useLattice((s) => s.system);
+  // Live: docker.status events replace it, so a reconnect to another engine shows at once.
+  const docker = useLattice((s) => s.docker);
   const [error, setError] = useState<ErrorBody | null>(null);
   const setLan = async (lanAccess: boolean) => {
     const res = await api.invoke('settings.set', { lanAccess });
@@ -194,6 +197,12 @@ export function SettingsPage() {
         </label>
         <ErrorNote error={error} />
       </section>
+      <section className="card" aria-labelledby="engine-title">
+        <h3 id="engine-title" className="card-title">
+          Docker engine
+        </h3>
+        <DockerEngineSettings />
+      </section>
       <section className="card" aria-labelledby="about-title">
         <h3 id="about-title" className="card-title">
           This computer
@@ -211,10 +220,13 @@ export function SettingsPage() {
           </div>
           <div className="kv-row">
             <dt>Docker</dt>
-            <dd>
-              {system
-                ? system.docker.available
-                  ? `${system.docker.version ?? ''} (runc ${system.docker.runcVersion ?? '?'})`
+            <dd data-testid="system-docker">
+              {docker
+                ? docker.available
+                  ? `${docker.version ?? ''} (runc ${docker.runcVersion ?? '?'})` +
+                    (docker.engine
+                      ? ` at ${docker.engine.host}, ${docker.engine.context === 'default' ? 'no docker context' : `context ${docker.engine.context}`}, found through ${docker.engine.how}`
+                      : '')
                   : 'not running'
                 : '…'}
             </dd>
