@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The `lattice` command. TypeScript runs through tsx's loader, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// The `lattice` command. Runs the prebuilt bundle in dist/cli (built by `npm install`, or here on
+// first run and whenever a source file changed); LATTICE_CLI_FROM_SOURCE=1 runs the TypeScript
+// sources through tsx instead, for development. Building the console stays out of the bundle.
+import { loadCli } from '../scripts/cli-bundle.mjs';
 
-register();
-const { buildProgram } = await import('../electron/agent/cli/program.ts');
-const { registerHubCommand } = await import('../server/cli.ts');
-const program = buildProgram();
-registerHubCommand(program);
-await program.parseAsync(process.argv);
+const main = await loadCli();
+await main(process.argv, {
+  ensureConsoleBuilt: async () => (await import('../scripts/console-build.mjs')).ensureConsoleBuilt(),
+});

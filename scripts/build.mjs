@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: the Electron main process and preload bundled by esbuild into dist/electron, then
 // the renderer built by Vite into dist/renderer. `--electron-only` / `--renderer-only` build one half.
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
@@ -56,18 +56,40 @@ export async function buildElectron(out = outDir) {
   console.log(`built ${relative(process.cwd(), out) || '.'}/main.cjs and preload.cjs`);
 }
 
-export function hasViteConfig() {
-  return ['vite.config.ts', 'vite.config.mjs', 'vite.config.js'].some((f) => existsSync(join(root, f)));
-}
+/** Where the console and dashboard are built, and the record of when the last build started. */
+export const RENDERER_DIR = join(root, 'dist', 'renderer');
+export const RENDERER_STAMP = join(root, 'dist', 'renderer.stamp.json');
 
-export function buildRenderer() {
-  if (!hasViteConfig()) {
-    console.log('no vite config: skipping the renderer');
-    return;
-  }
+/**
+ * Vite builds into a fresh folder that then replaces dist/renderer in two renames, so a server
+ * running meanwhile never serves a half-emptied folder. The stamp records when the build started:
+ * a source saved during the build counts as newer than it.
+ */
+export function buildRenderer({ quiet = false } = {}) {
+  const startedAt = Date.now();
+  const temp = join(root, 'dist', `.renderer-${process.pid}`);
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`vite build failed (exit ${result.status ?? result.signal})`);
+  const viteArgs = [
+    vite,
+    'build',
+    '--outDir',
+    temp,
+    '--emptyOutDir',
+    ...(quiet ? ['--logLevel', 'warn'] : []),
+  ];
+  const result = spawnSync(process.execPath, viteArgs, {
+    cwd: root,
+    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) {
+    rmSync(temp, { recursive: true, force: true });
+    throw new Error(`vite build failed (exit ${result.status ?? result.signal})`);
+  }
+  const old = join(root, 'dist', `.renderer-old-${process.pid}`);
+  if (existsSync(RENDERER_DIR)) renameSync(RENDERER_DIR, old);
+  renameSync(temp, RENDERER_DIR);
+  rmSync(old, { recursive: true, force: true });
+  writeFileSync(RENDERER_STAMP, JSON.stringify({ startedAt }));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

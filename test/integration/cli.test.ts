@@ -203,7 +203,7 @@ describe('lattice CLI against a real agent', () => {
         /-p 70000: port must be 1-65535/,
       ],
       [
-        ['deploy', 'custom', '--image', FIXTURE_IMAGES.nginx, '-p', `80:${hostPort}`],
+        ['deploy', 'custom', '--image', FIXTURE_IMAGES.nginx, '-p', `${hostPort}:80`],
         new RegExp(`${hostPort}`),
       ],
       [['deploy', 'custom', '--image', FIXTURE_IMAGES.nginx, '-e', '1BAD=x'], /-e 1BAD=x: environment names/],

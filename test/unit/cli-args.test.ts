@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeployArgs, LatticeError } from '../../shared';
-import { deployArgsFromFlags, parsePublish } from '../../electron/agent/cli/deploy-args';
+import {
+  checkPublishAddress,
+  deployArgsFromFlags,
+  parsePublish,
+  publishAddresses,
+} from '../../electron/agent/cli/deploy-args';
+import { formatPort, workloadJson } from '../../electron/agent/cli/format';
+import { sampleWorkload } from '../helpers/samples';
 
 test('templates take a name and an image only', () => {
   assert.deepEqual(deployArgsFromFlags('postgres', {}), { template: 'postgres' });
@@ -22,7 +29,7 @@ test('custom: ports, env, volumes, limits, restart, command', () => {
     {
       image: 'nginx:1.27',
       name: 'web',
-      publish: ['80', '443:8443', '53:5353/udp'],
+      publish: ['80', '8443:443', '5353:53/udp'],
       env: ['A=1', 'B=x=y', 'EMPTY='],
       volume: ['data:/data', 'conf:/etc/nginx:ro'],
       restart: 'always',
@@ -76,12 +83,25 @@ const refusals: [string, () => unknown, RegExp][] = [
     /^unknown template "mysql" \(use postgres, minio or custom\)$/,
   ],
   ['custom without image', () => deployArgsFromFlags('custom', {}), /needs --image/],
-  ['-p abc', () => parsePublish('abc'), /^-p abc: port must be a number$/],
+  ['-p abc', () => parsePublish('abc'), /^-p abc: "abc" is not a port number$/],
   ['-p 70000', () => parsePublish('70000'), /^-p 70000: port must be 1-65535$/],
+  ['-p 99999', () => parsePublish('99999'), /^-p 99999: port must be 1-65535$/],
+  ['-p 8080:99999', () => parsePublish('8080:99999'), /^-p 8080:99999: port must be 1-65535$/],
   ['-p 0', () => parsePublish('0'), /^-p 0: port must be 1-65535$/],
-  ['-p 80:abc', () => parsePublish('80:abc'), /^-p 80:abc: port must be a number$/],
-  ['-p 1:2:3', () => parsePublish('1:2:3'), /CONTAINER_PORT\[:HOST_PORT\]/],
-  ['-p 80/sctp', () => parsePublish('80/sctp'), /tcp or udp/],
+  ['-p a:b', () => parsePublish('a:b'), /^-p a:b: "b" is not a port number$/],
+  ['-p abc:80', () => parsePublish('abc:80'), /^-p abc:80: "abc" is not a port number$/],
+  [
+    '-p 80:80:80:80',
+    () => parsePublish('80:80:80:80'),
+    /^-p 80:80:80:80: use HOST_PORT:CONTAINER_PORT, CONTAINER_PORT or IP:HOST_PORT:CONTAINER_PORT$/,
+  ],
+  ['-p 1:2:3 (not an address)', () => parsePublish('1:2:3'), /^-p 1:2:3: "1" is not an IP address$/],
+  ['-p :80', () => parsePublish(':80'), /^-p :80: the host port is missing/],
+  ['-p 80/sctp', () => parsePublish('80/sctp'), /^-p 80\/sctp: the protocol must be tcp or udp, not "sctp"$/],
+  ['-p 80/', () => parsePublish('80/'), /the protocol must be tcp or udp, not ""/],
+  ['-p 8000-8010:80', () => parsePublish('8000-8010:80'), /port ranges are not supported/],
+  ['-p [::1]:80', () => parsePublish('[::1]:80'), /^-p \[::1\]:80: use HOST_PORT:CONTAINER_PORT/],
+  ['-p [nope]:1:2', () => parsePublish('[nope]:1:2'), /"nope" is not an IP address/],
   [
     '-e 1BAD=x',
     () => deployArgsFromFlags('custom', { image: 'x', env: ['1BAD=x'] }),
@@ -149,3 +169,56 @@ for (const [what, run, message] of refusals) {
     });
   });
 }
+
+test('-p follows docker run: HOST:CONTAINER, CONTAINER, IP:HOST:CONTAINER, IP::CONTAINER, /tcp and /udp', () => {
+  assert.deepEqual(parsePublish('8080:80'), { port: { host: 8080, container: 80, protocol: 'tcp' } });
+  assert.deepEqual(parsePublish('80'), { port: { container: 80, protocol: 'tcp' } });
+  assert.deepEqual(parsePublish('80/tcp'), { port: { container: 80, protocol: 'tcp' } });
+  assert.deepEqual(parsePublish('5353:53/udp'), { port: { host: 5353, container: 53, protocol: 'udp' } });
+  assert.deepEqual(parsePublish('127.0.0.1:8080:80'), {
+    port: { host: 8080, container: 80, protocol: 'tcp' },
+    address: '127.0.0.1',
+  });
+  assert.deepEqual(parsePublish('0.0.0.0::80/udp'), {
+    port: { container: 80, protocol: 'udp' },
+    address: '0.0.0.0',
+  });
+  assert.deepEqual(parsePublish('[::1]:8080:80'), {
+    port: { host: 8080, container: 80, protocol: 'tcp' },
+    address: '::1',
+  });
+  const args = deployArgsFromFlags('custom', { image: 'nginx:1.27', publish: ['8080:80'] });
+  assert.ok(args.template === 'custom');
+  assert.deepEqual(args.ports, [{ host: 8080, container: 80, protocol: 'tcp' }]);
+  assert.deepEqual(publishAddresses({ publish: ['80', '0.0.0.0:8080:80'] }), [
+    { text: '0.0.0.0:8080:80', address: '0.0.0.0' },
+  ]);
+});
+
+test('-p IP:HOST:CONTAINER names the address Lattice publishes on, which LAN access decides', () => {
+  // LAN access on: every network; off: loopback. Naming the address that will be used is fine.
+  assert.doesNotThrow(() => checkPublishAddress('0.0.0.0:8080:80', '0.0.0.0', true));
+  assert.doesNotThrow(() => checkPublishAddress('127.0.0.1:8080:80', '127.0.0.1', false));
+  assert.throws(
+    () => checkPublishAddress('0.0.0.0:8080:80', '0.0.0.0', false),
+    /^LatticeError: -p 0\.0\.0\.0:8080:80: publishing on 0\.0\.0\.0 \(every network\) needs LAN access, which is off/,
+  );
+  assert.throws(
+    () => checkPublishAddress('127.0.0.1:8080:80', '127.0.0.1', true),
+    /LAN access is on, so Lattice publishes every port on 0\.0\.0\.0/,
+  );
+  for (const lan of [true, false]) {
+    assert.throws(
+      () => checkPublishAddress('192.168.1.5:8080:80', '192.168.1.5', lan),
+      /publishes on 127\.0\.0\.1, or on 0\.0\.0\.0 when LAN access is on — not on 192\.168\.1\.5$/,
+    );
+  }
+});
+
+test('--json prints ports host first, in the order of -p and of the table', () => {
+  const w = workloadJson(
+    sampleWorkload({ ports: [{ protocol: 'tcp', container: 5432, hostIp: '127.0.0.1', host: 55432 }] }),
+  );
+  assert.deepEqual(Object.keys(w.ports[0]), ['hostIp', 'host', 'container', 'protocol']);
+  assert.equal(formatPort(w.ports[0]), '127.0.0.1:55432->5432/tcp');
+});

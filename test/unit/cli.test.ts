@@ -95,7 +95,7 @@ describe('lattice CLI', () => {
     const before = calls.length;
     const r = await lattice(['deploy', 'custom', '--image', 'x', '-p', 'abc', '--data-dir', dataDir]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'error: -p abc: port must be a number\n');
+    assert.equal(r.stderr, 'error: -p abc: "abc" is not a port number\n');
     const unknown = await lattice(['ls', '--colour', '--data-dir', dataDir]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^error: unknown option '--colour'[^\n]*\n$/);

@@ -1,5 +1,6 @@
 // `lattice deploy` flags → `workload.deploy` args. Pure, so every message can be unit-tested; the agent's
 // policy still decides what is allowed (privileged, host network, bind mounts are passed through to be refused).
+import { isIPv4, isIPv6 } from 'node:net';
 import {
   DeployArgs,
   EnvKey,
@@ -29,21 +30,94 @@ export interface DeployFlags {
 
 const bad = (message: string, field?: string) => new LatticeError('invalid_argument', message, field);
 
-/** `CONTAINER_PORT[:HOST_PORT][/tcp|udp]` — the container's port first, as the flag's help says. */
-export function parsePublish(text: string): PortMapping {
-  const [ports, protocol = 'tcp', extra] = text.split('/');
-  if (extra !== undefined || (protocol !== 'tcp' && protocol !== 'udp')) {
-    throw bad(`-p ${text}: the protocol must be tcp or udp`, 'ports');
+/** One `-p` flag: the mapping, and the address it named (`-p IP:HOST:CONTAINER`), if any. */
+export interface PublishFlag {
+  port: PortMapping;
+  address?: string;
+}
+
+const PUBLISH_FORMS = 'use HOST_PORT:CONTAINER_PORT, CONTAINER_PORT or IP:HOST_PORT:CONTAINER_PORT';
+
+function portNumber(flag: string, text: string): number {
+  if (/^\d+-\d+$/.test(text)) {
+    throw bad(`-p ${flag}: port ranges are not supported, publish each port with its own -p`, 'ports');
   }
-  const parts = ports.split(':');
-  if (parts.length > 2) throw bad(`-p ${text}: use CONTAINER_PORT[:HOST_PORT]`, 'ports');
-  const [container, host] = parts.map((p) => {
-    if (!/^\d+$/.test(p)) throw bad(`-p ${text}: port must be a number`, 'ports');
-    const n = Number(p);
-    if (n < 1 || n > 65535) throw bad(`-p ${text}: port must be 1-65535`, 'ports');
-    return n;
+  if (!/^\d+$/.test(text)) throw bad(`-p ${flag}: "${text}" is not a port number`, 'ports');
+  const n = Number(text);
+  if (n < 1 || n > 65535) throw bad(`-p ${flag}: port must be 1-65535`, 'ports');
+  return n;
+}
+
+/**
+ * Docker's forms, in Docker's order: `HOST:CONTAINER`, `CONTAINER` (a free host port is picked),
+ * `IP:HOST:CONTAINER` and `IP::CONTAINER`, each with an optional `/tcp` or `/udp`.
+ */
+export function parsePublish(text: string): PublishFlag {
+  const slash = text.lastIndexOf('/');
+  const protocol = slash < 0 ? 'tcp' : text.slice(slash + 1);
+  if (protocol !== 'tcp' && protocol !== 'udp') {
+    throw bad(`-p ${text}: the protocol must be tcp or udp, not "${protocol}"`, 'ports');
+  }
+  let rest = slash < 0 ? text : text.slice(0, slash);
+  let address: string | undefined;
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(rest);
+  if (bracketed) {
+    [, address, rest] = bracketed;
+    if (!isIPv6(address)) throw bad(`-p ${text}: "${address}" is not an IP address`, 'ports');
+    if (rest.split(':').length !== 2) throw bad(`-p ${text}: ${PUBLISH_FORMS}`, 'ports');
+  }
+  const parts = rest.split(':');
+  if (parts.length > 3 || (address !== undefined && parts.length !== 2)) {
+    throw bad(`-p ${text}: ${PUBLISH_FORMS}`, 'ports');
+  }
+  if (parts.length === 3) {
+    address = parts.shift()!;
+    if (!isIPv4(address)) throw bad(`-p ${text}: "${address}" is not an IP address`, 'ports');
+  }
+  const container = portNumber(text, parts.at(-1)!);
+  const hostText = parts.length === 2 ? parts[0] : '';
+  // `IP::CONTAINER`: Docker's way to name the address and let the host port be picked.
+  if (hostText === '' && parts.length === 2 && address === undefined) {
+    throw bad(`-p ${text}: the host port is missing, ${PUBLISH_FORMS}`, 'ports');
+  }
+  const port: PortMapping =
+    hostText === '' ? { container, protocol } : { host: portNumber(text, hostText), container, protocol };
+  return address === undefined ? { port } : { port, address };
+}
+
+/** The `-p` flags that name an address: checked against the agent's LAN access setting. */
+export function publishAddresses(flags: DeployFlags): { text: string; address: string }[] {
+  return (flags.publish ?? []).flatMap((text) => {
+    const { address } = parsePublish(text);
+    return address === undefined ? [] : [{ text, address }];
   });
-  return host === undefined ? { container, protocol } : { container, host, protocol };
+}
+
+/**
+ * Lattice publishes every port on one address: 127.0.0.1, or 0.0.0.0 when the owner turned LAN
+ * access on. A `-p` that names an address must name that one; anything else would be ignored, so
+ * it is refused, saying what to change.
+ */
+export function checkPublishAddress(text: string, address: string, lanAccess: boolean): void {
+  const everywhere = address === '0.0.0.0' || address === '::';
+  const loopback = address === '127.0.0.1' || address === '::1';
+  if (lanAccess ? everywhere : loopback) return;
+  if (everywhere) {
+    throw bad(
+      `-p ${text}: publishing on ${address} (every network) needs LAN access, which is off — turn it on in the console's Settings, or drop the address to publish on 127.0.0.1`,
+      'ports',
+    );
+  }
+  if (loopback) {
+    throw bad(
+      `-p ${text}: LAN access is on, so Lattice publishes every port on 0.0.0.0 — drop the address, or turn LAN access off to keep ports on 127.0.0.1`,
+      'ports',
+    );
+  }
+  throw bad(
+    `-p ${text}: Lattice publishes on 127.0.0.1, or on 0.0.0.0 when LAN access is on — not on ${address}`,
+    'ports',
+  );
 }
 
 export function parseEnv(pairs: string[]): Record<string, string> {
@@ -104,6 +178,7 @@ const CUSTOM_ONLY: [keyof DeployFlags, string][] = [
   ['network', '--network'],
 ];
 
+/** Addresses in `-p` are checked syntactically here; `checkPublishAddress` judges them. */
 export function deployArgsFromFlags(
   template: string,
   flags: DeployFlags,
@@ -118,7 +193,7 @@ export function deployArgsFromFlags(
       throw bad('deploy custom needs --image IMAGE (for example --image nginx:1.27)', 'image');
     args = { template, image: flags.image };
     if (flags.name !== undefined) args.name = flags.name;
-    if (flags.publish?.length) args.ports = flags.publish.map(parsePublish);
+    if (flags.publish?.length) args.ports = flags.publish.map((text) => parsePublish(text).port);
     if (flags.env?.length) args.env = parseEnv(flags.env);
     if (flags.volume?.length) args.volumes = flags.volume.map(parseVolume);
     if (flags.restart !== undefined) {

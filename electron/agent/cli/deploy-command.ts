@@ -1,9 +1,9 @@
 // `lattice deploy postgres|minio|custom …`: flags → workload.deploy, with a progress bar on a terminal.
 import type { Command } from 'commander';
 import { action, collect, connect, printJson, withCommonOptions, type CommonFlags } from './command-kit';
-import { deployArgsFromFlags, type DeployFlags } from './deploy-args';
+import { checkPublishAddress, deployArgsFromFlags, publishAddresses, type DeployFlags } from './deploy-args';
 import { showDeployProgress } from './deploy-progress';
-import { workloadSummary } from './format';
+import { workloadJson, workloadSummary } from './format';
 
 export function registerDeployCommand(program: Command): void {
   withCommonOptions(
@@ -14,7 +14,11 @@ export function registerDeployCommand(program: Command): void {
       .argument('[command...]', 'custom only: the command to run, after --')
       .option('--name <name>', 'workload name (generated when omitted)')
       .option('--image <image>', 'image to run (required for custom)')
-      .option('-p, --publish <port>', 'CONTAINER_PORT[:HOST_PORT][/udp], repeatable', collect)
+      .option(
+        '-p, --publish <port>',
+        'HOST_PORT:CONTAINER_PORT or CONTAINER_PORT (any free host port), [/udp], as in docker run; repeatable',
+        collect,
+      )
       .option('-e, --env <KEY=VALUE>', 'environment variable, repeatable', collect)
       .option('-v, --volume <VOLUME:/path[:ro]>', 'mount a named volume, repeatable', collect)
       .option('--restart <policy>', 'no, always, unless-stopped or on-failure')
@@ -29,14 +33,20 @@ Examples:
   lattice deploy postgres --name db
   lattice deploy minio --json
   lattice deploy custom --image nginx:1.27 -p 80            container port 80 on a free 127.0.0.1 port
-  lattice deploy custom --image nginx:1.27 -p 80:8080       container port 80 on 127.0.0.1:8080
+  lattice deploy custom --image nginx:1.27 -p 8080:80       container port 80 on 127.0.0.1:8080
+  lattice deploy custom --image nginx:1.27 -p 0.0.0.0:8080:80   on every network (needs LAN access on)
   lattice deploy custom --image redis:7 -v cache:/data --memory 256m -- redis-server --save 60 1`,
       ),
   ).action(
     action(async (template: string, command: string[], flags: CommonFlags & DeployFlags) => {
-      // Validate before touching the agent: a bad flag creates nothing.
+      // Validate before deploying: a bad flag creates nothing.
       const args = deployArgsFromFlags(template, flags, command);
       const client = connect(flags);
+      const addressed = publishAddresses(flags);
+      if (addressed.length) {
+        const { lanAccess } = await client.command('settings.get', {});
+        for (const { text, address } of addressed) checkPublishAddress(text, address, lanAccess);
+      }
       const progress = await showDeployProgress(client, args);
       let workload;
       try {
@@ -44,7 +54,7 @@ Examples:
       } finally {
         progress.stop();
       }
-      if (flags.json) printJson(workload);
+      if (flags.json) printJson(workloadJson(workload));
       else console.log(workloadSummary(workload));
       if (workload.status === 'failed') {
         throw new Error(`${workload.name} failed${workload.message ? `: ${workload.message}` : ''}`);

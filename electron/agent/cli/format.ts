@@ -1,7 +1,22 @@
 // Human-readable output of the CLI: a table for lists, a key/value summary for one workload.
 import type { LogLine, PublishedPort, Workload, WorkloadStats } from '../../../shared';
 
+/** `HOST_IP:HOST->CONTAINER/PROTOCOL`, as `docker ps` prints it and as `-p HOST:CONTAINER` reads. */
 export const formatPort = (p: PublishedPort) => `${p.hostIp}:${p.host}->${p.container}/${p.protocol}`;
+
+/** A workload for `--json`, its ports' fields in the same order as `-p` and the table: host first. */
+export function workloadJson(w: Workload): Workload {
+  return {
+    ...w,
+    ports: w.ports.map(({ hostIp, host, container, protocol, name }) => ({
+      hostIp,
+      host,
+      container,
+      protocol,
+      ...(name === undefined ? {} : { name }),
+    })),
+  };
+}
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -2,13 +2,13 @@
 import type { Command } from 'commander';
 import { LatticeError } from '../../../shared';
 import { action, connect, printJson, withCommonOptions, type CommonFlags } from './command-kit';
-import { printLogLine, statsSummary, workloadSummary, workloadTable } from './format';
+import { printLogLine, statsSummary, workloadJson, workloadSummary, workloadTable } from './format';
 
 export function registerWorkloadCommands(program: Command): void {
   withCommonOptions(program.command('ls').alias('list').description('list workloads')).action(
     action(async (flags: CommonFlags) => {
       const workloads = await connect(flags).command('workload.list', {});
-      if (flags.json) printJson(workloads);
+      if (flags.json) printJson(workloads.map(workloadJson));
       else console.log(workloadTable(workloads));
     }),
   );
@@ -21,7 +21,7 @@ export function registerWorkloadCommands(program: Command): void {
   ).action(
     action(async (name: string, flags: CommonFlags) => {
       const w = await connect(flags).command('workload.get', { ref: name });
-      if (flags.json) printJson(w);
+      if (flags.json) printJson(workloadJson(w));
       else console.log(workloadSummary(w));
     }),
   );
@@ -37,7 +37,7 @@ export function registerWorkloadCommands(program: Command): void {
     ).action(
       action(async (name: string, flags: CommonFlags) => {
         const w = await connect(flags).command(`workload.${verb}`, { ref: name });
-        if (flags.json) printJson(w);
+        if (flags.json) printJson(workloadJson(w));
         else console.log(`${w.name}: ${w.status}${w.message ? ` (${w.message})` : ''}`);
       }),
     );
@@ -117,7 +117,7 @@ export function registerWorkloadCommands(program: Command): void {
   ).action(
     action(async (name: string, flags: CommonFlags) => {
       const w = await connect(flags).command('workload.approve', { ref: name });
-      if (flags.json) printJson(w);
+      if (flags.json) printJson(workloadJson(w));
       else console.log(`${w.name}: ${w.status}`);
     }),
   );

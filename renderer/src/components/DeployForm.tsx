@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { TEMPLATES, type ErrorBody, type TemplateId } from '../../../shared';
 import { useApi } from '../api/api-context';
 import { navigate } from '../api/hash-route';
@@ -9,12 +9,64 @@ import { Field } from './Field';
 import {
   emptyForm,
   formFieldFor,
+  NEW_ENV,
+  NEW_PORT,
+  NEW_VOLUME,
+  removeRow,
+  updateRow,
   validateForm,
   type DeployFormState,
-  type EnvRow,
-  type PortRow,
-  type VolumeRow,
 } from './deploy-form-model';
+
+/**
+ * The editor for a list of rows (ports, environment, volumes): each row's fields, a Remove button
+ * per row, an error for the list as a whole, and an Add button that appends `blank`.
+ */
+function RowsEditor<R extends object>(props: {
+  /** The form's list ("ports", "env", "volumes"): names its error and Add button for tests. */
+  name: string;
+  legend: string;
+  /** What one row is, for the buttons: "port" → "Add port", "Remove port 2". */
+  noun: string;
+  rows: R[];
+  blank: R;
+  onChange: (rows: R[]) => void;
+  error?: string;
+  children: (row: R, index: number, set: (patch: Partial<R>) => void) => ReactNode;
+}) {
+  const { name, legend, noun, rows, blank, onChange, error, children } = props;
+  return (
+    <fieldset className="rows">
+      <legend>{legend}</legend>
+      {rows.map((row, i) => (
+        <div className="row row-fields" key={i}>
+          {children(row, i, (patch) => onChange(updateRow(rows, i, patch)))}
+          <button
+            type="button"
+            className="btn btn-ghost btn-small"
+            aria-label={`Remove ${noun} ${i + 1}`}
+            onClick={() => onChange(removeRow(rows, i))}
+          >
+            Remove
+          </button>
+        </div>
+      ))}
+      {error && (
+        <p className="field-error" data-testid={`error-${name}`}>
+          {error}
+        </p>
+      )}
+      <button
+        type="button"
+        className="btn btn-small"
+        data-testid={`add-${name}`}
+        onClick={() => onChange([...rows, { ...blank }])}
+      >
+        Add {noun}
+      </button>
+    </fieldset>
+  );
+}
 
 function suggestName(template: TemplateId, taken: Set<string>): string {
   const stem = template === 'custom' ? 'app' : template;
@@ -67,13 +119,6 @@ export function DeployForm({ template }: { template: TemplateId }) {
     }
     setServerError(res.error);
   };
-
-  const setPort = (i: number, patch: Partial<PortRow>) =>
-    update({ ports: form.ports.map((p, j) => (j === i ? { ...p, ...patch } : p)) });
-  const setEnv = (i: number, patch: Partial<EnvRow>) =>
-    update({ env: form.env.map((p, j) => (j === i ? { ...p, ...patch } : p)) });
-  const setVolume = (i: number, patch: Partial<VolumeRow>) =>
-    update({ volumes: form.volumes.map((p, j) => (j === i ? { ...p, ...patch } : p)) });
 
   return (
     <section className="card deploy" aria-labelledby="deploy-title" data-testid="deploy-form">
@@ -135,10 +180,29 @@ export function DeployForm({ template }: { template: TemplateId }) {
               )}
             </Field>
 
-            <fieldset className="rows">
-              <legend>Ports</legend>
-              {form.ports.map((port, i) => (
-                <div className="row row-fields" key={i}>
+            <RowsEditor
+              name="ports"
+              legend="Ports"
+              noun="port"
+              rows={form.ports}
+              blank={NEW_PORT}
+              onChange={(ports) => update({ ports })}
+              error={errors.ports}
+            >
+              {(port, i, set) => (
+                <>
+                  {/* Host first, as in `docker run -p HOST:CONTAINER`. */}
+                  <Field label="Host port" field={`ports.${i}.host`} error={errors[`ports.${i}.host`]}>
+                    {(p) => (
+                      <input
+                        {...p}
+                        inputMode="numeric"
+                        placeholder="any"
+                        value={port.host}
+                        onChange={(e) => set({ host: e.target.value })}
+                      />
+                    )}
+                  </Field>
                   <Field
                     label="Container port"
                     field={`ports.${i}.container`}
@@ -149,18 +213,7 @@ export function DeployForm({ template }: { template: TemplateId }) {
                         {...p}
                         inputMode="numeric"
                         value={port.container}
-                        onChange={(e) => setPort(i, { container: e.target.value })}
-                      />
-                    )}
-                  </Field>
-                  <Field label="Host port" field={`ports.${i}.host`} error={errors[`ports.${i}.host`]}>
-                    {(p) => (
-                      <input
-                        {...p}
-                        inputMode="numeric"
-                        placeholder="any"
-                        value={port.host}
-                        onChange={(e) => setPort(i, { host: e.target.value })}
+                        onChange={(e) => set({ container: e.target.value })}
                       />
                     )}
                   </Field>
@@ -169,49 +222,34 @@ export function DeployForm({ template }: { template: TemplateId }) {
                       <select
                         {...p}
                         value={port.protocol}
-                        onChange={(e) => setPort(i, { protocol: e.target.value as 'tcp' | 'udp' })}
+                        onChange={(e) => set({ protocol: e.target.value as 'tcp' | 'udp' })}
                       >
                         <option value="tcp">tcp</option>
                         <option value="udp">udp</option>
                       </select>
                     )}
                   </Field>
-                  <button
-                    type="button"
-                    className="btn btn-ghost btn-small"
-                    aria-label={`Remove port ${i + 1}`}
-                    onClick={() => update({ ports: form.ports.filter((_, j) => j !== i) })}
-                  >
-                    Remove
-                  </button>
-                </div>
-              ))}
-              {errors.ports && (
-                <p className="field-error" data-testid="error-ports">
-                  {errors.ports}
-                </p>
+                </>
               )}
-              <button
-                type="button"
-                className="btn btn-small"
-                onClick={() =>
-                  update({ ports: [...form.ports, { container: '', host: '', protocol: 'tcp' }] })
-                }
-              >
-                Add port
-              </button>
-            </fieldset>
+            </RowsEditor>
 
-            <fieldset className="rows">
-              <legend>Environment</legend>
-              {form.env.map((env, i) => (
-                <div className="row row-fields" key={i}>
+            <RowsEditor
+              name="env"
+              legend="Environment"
+              noun="variable"
+              rows={form.env}
+              blank={NEW_ENV}
+              onChange={(env) => update({ env })}
+              error={errors.env}
+            >
+              {(env, i, set) => (
+                <>
                   <Field label="Name" field={`env.${i}.key`} error={errors[`env.${i}.key`]}>
                     {(p) => (
                       <input
                         {...p}
                         value={env.key}
-                        onChange={(e) => setEnv(i, { key: e.target.value })}
+                        onChange={(e) => set({ key: e.target.value })}
                         autoComplete="off"
                       />
                     )}
@@ -221,51 +259,33 @@ export function DeployForm({ template }: { template: TemplateId }) {
                       <input
                         {...p}
                         value={env.value}
-                        onChange={(e) => setEnv(i, { value: e.target.value })}
+                        onChange={(e) => set({ value: e.target.value })}
                         autoComplete="off"
                       />
                     )}
                   </Field>
-                  <button
-                    type="button"
-                    className="btn btn-ghost btn-small"
-                    aria-label={`Remove variable ${i + 1}`}
-                    onClick={() => update({ env: form.env.filter((_, j) => j !== i) })}
-                  >
-                    Remove
-                  </button>
-                </div>
-              ))}
-              {errors.env && (
-                <p className="field-error" data-testid="error-env">
-                  {errors.env}
-                </p>
+                </>
               )}
-              <button
-                type="button"
-                className="btn btn-small"
-                data-testid="add-env"
-                onClick={() => update({ env: [...form.env, { key: '', value: '' }] })}
-              >
-                Add variable
-              </button>
-            </fieldset>
+            </RowsEditor>
 
-            <fieldset className="rows">
-              <legend>Volumes</legend>
-              {form.volumes.map((v, i) => (
-                <div className="row row-fields" key={i}>
+            <RowsEditor
+              name="volumes"
+              legend="Volumes"
+              noun="volume"
+              rows={form.volumes}
+              blank={NEW_VOLUME}
+              onChange={(volumes) => update({ volumes })}
+              error={errors.volumes}
+            >
+              {(v, i, set) => (
+                <>
                   <Field
                     label="Volume name"
                     field={`volumes.${i}.source`}
                     error={errors[`volumes.${i}.source`]}
                   >
                     {(p) => (
-                      <input
-                        {...p}
-                        value={v.source}
-                        onChange={(e) => setVolume(i, { source: e.target.value })}
-                      />
+                      <input {...p} value={v.source} onChange={(e) => set({ source: e.target.value })} />
                     )}
                   </Field>
                   <Field
@@ -278,7 +298,7 @@ export function DeployForm({ template }: { template: TemplateId }) {
                         {...p}
                         placeholder="/data"
                         value={v.target}
-                        onChange={(e) => setVolume(i, { target: e.target.value })}
+                        onChange={(e) => set({ target: e.target.value })}
                       />
                     )}
                   </Field>
@@ -286,30 +306,13 @@ export function DeployForm({ template }: { template: TemplateId }) {
                     <input
                       type="checkbox"
                       checked={v.readOnly}
-                      onChange={(e) => setVolume(i, { readOnly: e.target.checked })}
+                      onChange={(e) => set({ readOnly: e.target.checked })}
                     />{' '}
                     read-only
                   </label>
-                  <button
-                    type="button"
-                    className="btn btn-ghost btn-small"
-                    aria-label={`Remove volume ${i + 1}`}
-                    onClick={() => update({ volumes: form.volumes.filter((_, j) => j !== i) })}
-                  >
-                    Remove
-                  </button>
-                </div>
-              ))}
-              <button
-                type="button"
-                className="btn btn-small"
-                onClick={() =>
-                  update({ volumes: [...form.volumes, { source: '', target: '', readOnly: false }] })
-                }
-              >
-                Add volume
-              </button>
-            </fieldset>
+                </>
+              )}
+            </RowsEditor>
 
             <div className="row row-fields">
               <Field label="Restart" field="restart" error={errors.restart}>

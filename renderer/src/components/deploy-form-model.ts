@@ -2,9 +2,10 @@
 import type { z } from 'zod';
 import { DeployArgs, type RestartPolicy, type TemplateId } from '../../../shared';
 
+/** Host first, as in `docker run -p HOST:CONTAINER`; an empty host port means any free one. */
 export interface PortRow {
-  container: string;
   host: string;
+  container: string;
   protocol: 'tcp' | 'udp';
 }
 export interface EnvRow {
@@ -16,6 +17,11 @@ export interface VolumeRow {
   target: string;
   readOnly: boolean;
 }
+
+/** What "Add port", "Add variable" and "Add volume" append. */
+export const NEW_PORT: PortRow = { host: '', container: '', protocol: 'tcp' };
+export const NEW_ENV: EnvRow = { key: '', value: '' };
+export const NEW_VOLUME: VolumeRow = { source: '', target: '', readOnly: false };
 
 export interface DeployFormState {
   template: TemplateId;
@@ -37,7 +43,7 @@ export const emptyForm = (template: TemplateId, name: string): DeployFormState =
   name,
   hostPort: '',
   image: '',
-  ports: template === 'custom' ? [{ container: '', host: '', protocol: 'tcp' }] : [],
+  ports: template === 'custom' ? [{ ...NEW_PORT }] : [],
   env: [],
   volumes: [],
   restart: 'unless-stopped',
@@ -45,6 +51,12 @@ export const emptyForm = (template: TemplateId, name: string): DeployFormState =
   memory: '',
   command: '',
 });
+
+/** The rows with row `index` changed by `patch` (the rows editor's one update path). */
+export const updateRow = <R extends object>(rows: R[], index: number, patch: Partial<R>): R[] =>
+  rows.map((row, i) => (i === index ? { ...row, ...patch } : row));
+
+export const removeRow = <R>(rows: R[], index: number): R[] => rows.filter((_, i) => i !== index);
 
 /** A number field: empty is "not given", anything else is Number() so zod reports non-numbers. */
 const num = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s.trim()));
@@ -74,7 +86,7 @@ export function formToArgs(f: DeployFormState): DeployArgs {
     image: f.image.trim(),
     ports: f.ports
       .filter((p) => !blankPort(p))
-      .map((p) => ({ container: num(p.container) as number, host: num(p.host), protocol: p.protocol })),
+      .map((p) => ({ host: num(p.host), container: num(p.container) as number, protocol: p.protocol })),
     env: Object.fromEntries(f.env.filter((e) => !blankEnv(e)).map((e) => [e.key.trim(), e.value])),
     volumes: f.volumes
       .filter((v) => !blankVolume(v))

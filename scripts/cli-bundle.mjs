@@ -1,0 +1,206 @@
+// The `lattice` CLI as a prebuilt bundle: esbuild turns bin/cli-main.ts and everything it imports
+// from this repo into one CommonJS file, dist/cli/<build id>/cli.cjs, so a command starts without
+// transpiling TypeScript (tsx stays the development path: LATTICE_CLI_FROM_SOURCE=1). The file is
+// compiled through node:vm with V8's code cache beside it: most of a command's start is compiling
+// the contract's zod, and the cache turns that into a read.
+//
+// The bundle is built by `npm install` (scripts/postinstall.mjs) or on first run, and rebuilt when
+// any file it was built from changed: dist/cli/current.json lists those files with the build time.
+// Builds go to a fresh folder and current.json is replaced by a rename, so processes that start
+// while another one rebuilds always load a complete bundle.
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+export const CLI_OUT_ROOT = join(root, 'dist', 'cli');
+const ENTRY = join(root, 'bin', 'cli-main.ts');
+
+/**
+ * Packages left to Node's require at run time, from node_modules: native modules, pino and its
+ * worker-thread transports, and the agent's and hub's heavier dependencies (loaded only by
+ * `lattice agent` / `lattice hub`). Everything else, ES-module-only packages included, is bundled.
+ */
+const EXTERNAL_PACKAGES = [
+  'better-sqlite3',
+  '@ngrok/ngrok',
+  'dockerode',
+  'ssh2',
+  'cpu-features',
+  'pino',
+  'pino-pretty',
+  'thread-stream',
+  'pg',
+  'pg-native',
+  'ws',
+  'bufferutil',
+  'utf-8-validate',
+  'esbuild',
+  'tsx',
+];
+
+/**
+ * Our sources locate files next to themselves (`new URL('./migrations', import.meta.url)`, the
+ * built console, package.json). A CommonJS bundle has no import.meta, so each source file's
+ * mentions become the file URL that source file has in the repo, found from the bundle's folder.
+ */
+function keepSourceUrls(outDir) {
+  return {
+    name: 'keep-source-import-meta-url',
+    setup(build) {
+      build.onLoad({ filter: /\.(ts|mts|mjs|js)$/ }, (args) => {
+        if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes('import.meta.url')) return undefined;
+        const fromBundle = relative(outDir, args.path).split(sep).join('/');
+        return {
+          contents: source.replaceAll(
+            'import.meta.url',
+            `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(fromBundle)})).href`,
+          ),
+          loader: args.path.endsWith('ts') ? 'ts' : 'js',
+        };
+      });
+    },
+  };
+}
+
+function readCurrent() {
+  try {
+    return JSON.parse(readFileSync(join(CLI_OUT_ROOT, 'current.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bundle's entry file when it is complete and no file it was built from changed since. */
+export function freshCliBundle() {
+  const current = readCurrent();
+  if (!current || typeof current.id !== 'string' || !Array.isArray(current.inputs)) return undefined;
+  for (const input of current.inputs) {
+    const st = statSync(join(root, input), { throwIfNoEntry: false });
+    if (!st || st.mtimeMs > current.builtAt) return undefined;
+  }
+  const entry = join(CLI_OUT_ROOT, current.id, 'cli.cjs');
+  return statSync(entry, { throwIfNoEntry: false }) ? entry : undefined;
+}
+
+/** Removes builds other than `keep` that are old enough that no command still loads from them. */
+function removeOldBuilds(keep) {
+  for (const name of readdirSync(CLI_OUT_ROOT)) {
+    if (name === keep || name === 'current.json' || name.startsWith('current.json.')) continue;
+    const path = join(CLI_OUT_ROOT, name);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st && Date.now() - st.mtimeMs > 10 * 60_000) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** Builds the bundle and makes it current; returns its entry file. */
+export async function buildCliBundle() {
+  const { build } = await import('esbuild');
+  // The time before reading any source: a file saved during the build counts as changed after it.
+  const builtAt = Date.now();
+  const id = `${builtAt.toString(36)}-${process.pid}`;
+  const outDir = join(CLI_OUT_ROOT, id);
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [ENTRY],
+    outfile: join(outDir, 'cli.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    metafile: true,
+    logLevel: 'silent',
+    external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+    plugins: [keepSourceUrls(outDir)],
+  });
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((file) => !file.includes('node_modules/'))
+    // A dependency update rewrites npm's record of the tree.
+    .concat(['package.json', 'node_modules/.package-lock.json']);
+  const current = join(CLI_OUT_ROOT, 'current.json');
+  const temp = `${current}.${process.pid}`;
+  writeFileSync(temp, JSON.stringify({ id, builtAt, inputs }, null, 1));
+  renameSync(temp, current);
+  removeOldBuilds(id);
+  return join(outDir, 'cli.cjs');
+}
+
+/**
+ * The CLI's `main` function: from the bundle (rebuilt first when stale, saying so on stderr), or
+ * from the TypeScript sources through tsx when asked to or when the bundle cannot be built.
+ */
+export async function loadCli({ env = process.env, log = progressLine } = {}) {
+  if (env.LATTICE_CLI_FROM_SOURCE === '1') return loadFromSource();
+  let entry = freshCliBundle();
+  if (!entry) {
+    try {
+      log(
+        readCurrent()
+          ? 'Sources changed: rebuilding the lattice CLI…'
+          : 'Building the lattice CLI (first run)…',
+      );
+      entry = await buildCliBundle();
+    } catch (err) {
+      process.stderr.write(`Could not build the CLI bundle (${firstLine(err)}); running from source.\n`);
+      return loadFromSource();
+    }
+  }
+  return runBundle(entry);
+}
+
+/**
+ * Runs the CommonJS bundle as Node's require would, but compiled with V8's code cache (written
+ * beside it after the first run, and again whenever V8 rejects it, e.g. after a Node update).
+ */
+function runBundle(file) {
+  const cacheFile = `${file}.v8-cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(wrapper, {
+    filename: file,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  const saveCache = () => {
+    try {
+      const temp = `${cacheFile}.${process.pid}`;
+      writeFileSync(temp, script.createCachedData());
+      renameSync(temp, cacheFile);
+    } catch {
+      // A read-only checkout: every start compiles, which is only slower.
+    }
+  };
+  return async (argv, launcher) => {
+    await module.exports.main(argv, launcher);
+    // After the command ran, so the functions it compiled are in the cache too.
+    if (!cachedData || script.cachedDataRejected) saveCache();
+  };
+}
+
+/** Progress for people at a terminal; scripts reading stderr get only the command's own output. */
+function progressLine(line) {
+  if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+}
+
+async function loadFromSource() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return (await import(pathToFileURL(ENTRY).href)).main;
+}
+
+function firstLine(err) {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
