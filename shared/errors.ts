@@ -15,12 +15,15 @@ export const ErrorCode = z.enum([
   'image_not_found',
   'pull_failed',
   'deploy_failed',
+  /** A workload's container (or volume) could not be started, stopped, restarted or removed. */
+  'start_failed',
+  'stop_failed',
+  'restart_failed',
+  'remove_failed',
   'health_check_failed',
   'share_failed',
   'device_offline',
   'timeout',
-  /** The device answered with something the contract does not allow (checked at the hub). */
-  'agent_error',
   'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -34,12 +37,6 @@ export const ErrorBody = z.object({
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
-
-export const resultSchema = <T extends z.ZodType>(value: T) =>
-  z.discriminatedUnion('ok', [
-    z.object({ ok: z.literal(true), value }),
-    z.object({ ok: z.literal(false), error: ErrorBody }),
-  ]);
 
 /** An error that carries its code across every door. */
 export class LatticeError extends Error {

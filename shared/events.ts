@@ -25,4 +25,3 @@ export const AgentEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('settings.changed'), settings: Settings }),
 ]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
-export type AgentEventType = AgentEvent['type'];

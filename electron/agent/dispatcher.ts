@@ -9,7 +9,6 @@ import {
   isCommandName,
   type CommandContext,
   type CommandName,
-  type CommandResult,
   type Dispatch,
   type ErrorBody,
   type Result,
@@ -27,7 +26,8 @@ export type Handlers = { [K in CommandName]: Handler<K> };
 
 const IDEMPOTENCY_CONTEXT = 'command-result';
 
-function toLatticeError(err: unknown): LatticeError {
+/** Any failure as the error every door reports (a lost Docker connection becomes docker_unavailable). */
+export function toLatticeError(err: unknown): LatticeError {
   if (err instanceof LatticeError) return err;
   // The daemon vanished between our last probe and this call.
   if (isDockerConnectionError(err)) return dockerUnavailable();
@@ -123,5 +123,3 @@ export function createDispatcher(deps: {
   };
   return dispatch as Dispatch;
 }
-
-export type { CommandResult };

@@ -1,0 +1,61 @@
+// A workload as every door shows it: the stored row plus what follows from it — the decrypted
+// credentials and the template's connection strings on the host ports. Reads only; no Docker.
+import { TEMPLATES, type Credentials, type Workload } from '../../shared';
+import type { SecretBox } from './secrets';
+import type { WorkloadRow } from './store';
+
+/** What is sealed per workload: generated credentials and the container's environment. */
+export interface WorkloadSecrets {
+  credentials: Credentials;
+  env: Record<string, string>;
+}
+
+/** A workload with what the share service needs to reach it. */
+export interface ResolvedWorkload {
+  workload: Workload;
+  row: WorkloadRow;
+  credentials: Credentials;
+  /** Host ports by port name (`postgres`, `s3`, `console`, or the container port for custom images). */
+  hostPorts: Record<string, number>;
+}
+
+/** Sealed with the workload id as context, so the value cannot be replayed into another row. */
+const secretsContext = (workloadId: string) => `workload:${workloadId}`;
+
+export function sealWorkloadSecrets(box: SecretBox, workloadId: string, secrets: WorkloadSecrets): string {
+  return box.sealJson(secrets, secretsContext(workloadId));
+}
+
+export function openWorkloadSecrets(box: SecretBox, row: WorkloadRow): WorkloadSecrets {
+  if (!row.sealed) return { credentials: {}, env: {} };
+  return box.openJson<WorkloadSecrets>(row.sealed, secretsContext(row.id));
+}
+
+export function hostPortsOf(row: WorkloadRow): Record<string, number> {
+  return Object.fromEntries(row.ports.map((p) => [p.name ?? String(p.container), p.host]));
+}
+
+export function workloadView(row: WorkloadRow, credentials: Credentials): Workload {
+  const template = TEMPLATES[row.template];
+  // A deploy waiting for approval has generated credentials but nothing running to connect to.
+  const info =
+    row.status === 'pending_approval' ? {} : template.connection(credentials, '127.0.0.1', hostPortsOf(row));
+  const view: Workload = {
+    id: row.id,
+    name: row.name,
+    template: row.template,
+    image: row.image,
+    status: row.status,
+    ports: row.ports,
+    volumes: row.volumes.map((v) => ({ source: v.source, target: v.target, kind: v.kind })),
+    restart: row.restart,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    origin: row.origin,
+  };
+  if (row.message) view.message = row.message;
+  for (const [key, value] of Object.entries(info)) {
+    if (value !== undefined) (view as Record<string, unknown>)[key] = value;
+  }
+  return view;
+}
