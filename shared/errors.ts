@@ -24,6 +24,8 @@ export const ErrorCode = z.enum([
   'share_failed',
   'device_offline',
   'timeout',
+  /** The device answered with something the contract does not allow (checked at the hub). */
+  'agent_error',
   'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
