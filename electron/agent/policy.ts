@@ -1,5 +1,5 @@
 // The policy layer: pure checks of a validated command against the door it came through and the
-// owner's settings (docs/SECURITY.md, "The agent"). Refusals are `forbidden` errors naming the field.
+// owner's settings (SECURITY.md, "The agent"). Refusals are `forbidden` errors naming the field.
 import { posix } from 'node:path';
 import {
   LatticeError,
@@ -13,6 +13,8 @@ import {
 export interface PolicySettings {
   allowedImages: string[];
   allowedBindRoots: string[];
+  /** The engine sockets known on this computer (the one the agent uses among them), refused as bind mounts. */
+  engineSockets?: string[];
 }
 
 export type DeployDecision = { action: 'deploy' } | { action: 'approve'; reason: string };
@@ -31,11 +33,15 @@ export function checkDoor(name: CommandName, ctx: CommandContext): void {
 
 const SOCKET_PATHS = ['/var/run/docker.sock', '/run/docker.sock'];
 
-/** The Docker socket itself, or a directory that contains it (mounting `/run` hands it over too). */
-export function exposesDockerSocket(source: string): boolean {
+/**
+ * The Docker socket itself, or a directory that contains it (mounting `/run` hands it over too).
+ * `engineSockets` adds the sockets found for this computer's engines (a context's, a rootless one…).
+ */
+export function exposesDockerSocket(source: string, engineSockets: string[] = []): boolean {
   const path = posix.normalize(source).replace(/(.)\/+$/, '$1');
   if (/docker\.sock$/i.test(path)) return true;
-  return SOCKET_PATHS.some((sock) => sock === path || sock.startsWith(path === '/' ? '/' : `${path}/`));
+  const sockets = [...SOCKET_PATHS, ...engineSockets.map((s) => posix.normalize(s))];
+  return sockets.some((sock) => sock === path || sock.startsWith(path === '/' ? '/' : `${path}/`));
 }
 
 function underRoot(path: string, root: string): boolean {
@@ -106,7 +112,7 @@ export function checkDeploy(
       if (!v.source.startsWith('/')) {
         throw forbid(field, `"${v.source}" is neither a volume name nor an absolute host path`);
       }
-      if (exposesDockerSocket(v.source)) {
+      if (exposesDockerSocket(v.source, settings.engineSockets)) {
         throw forbid(
           field,
           `mounting ${v.source} would hand the Docker socket (root on this computer) to the container`,
