@@ -1,5 +1,5 @@
 // The policy layer: pure checks of a validated command against the door it came through and the
-// owner's settings (SECURITY.md, "The agent"). Refusals are `forbidden` errors naming the field.
+// owner's settings (docs/SECURITY.md, "The agent"). Refusals are `forbidden` errors naming the field.
 import { posix } from 'node:path';
 import {
   LatticeError,
