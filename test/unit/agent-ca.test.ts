@@ -77,7 +77,7 @@ test('the TLS archive gives the key 0600 to the server user and keeps the CA bes
   await new Promise<void>((resolve, reject) => {
     extract.on('entry', (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         entries.push({
           name: h.name,

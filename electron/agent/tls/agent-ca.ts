@@ -11,8 +11,10 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import type { SecretBox } from '../secrets';
 
-const crypto = webcrypto as unknown as Crypto;
-x509.cryptoProvider.set(crypto);
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+const crypto = webcrypto;
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;

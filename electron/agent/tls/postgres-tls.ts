@@ -43,9 +43,9 @@ export interface ServerUser {
 /** The sealed record of a workload's server certificate, in the store's `secrets` table. */
 export const workloadCertSecret = (workloadId: string) => `tls.workload.${workloadId}`;
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+  for await (const c of stream) chunks.push(Buffer.from(c));
   return Buffer.concat(chunks);
 }
 
@@ -55,7 +55,7 @@ async function firstFileOf(archive: NodeJS.ReadableStream): Promise<Buffer | und
   let found: Buffer | undefined;
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
-      readAll(stream).then((body) => {
+      readAll(stream as unknown as AsyncIterable<Uint8Array>).then((body) => {
         if (found === undefined && header.type === 'file') found = body;
         next();
       }, reject);
@@ -107,7 +107,7 @@ export async function tlsArchive(cert: IssuedCert, user: ServerUser): Promise<Bu
   file('ca.crt', cert.caPem, 0o644);
   file('server.key', cert.keyPem, 0o600);
   pack.finalize();
-  return readAll(pack);
+  return readAll(pack as unknown as AsyncIterable<Uint8Array>);
 }
 
 export interface PostgresTlsDeps {
