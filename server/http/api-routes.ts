@@ -17,6 +17,7 @@ import {
 import { RateLimitedError } from '../accounts';
 import type { HubContext } from '../hub-context';
 import { HUB_VERSION } from '../version';
+import { hubOpenApi } from './openapi';
 import { ERROR_STATUS, PayloadTooLarge, readJsonBody, sendError, sendJson } from './responses';
 
 const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(4096) });
@@ -69,6 +70,12 @@ const routes: Route[] = [
     pattern: /^\/api\/health$/,
     auth: false,
     handler: async () => ({ status: 200, body: { service: 'hub', version: HUB_VERSION } }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/openapi\.json$/,
+    auth: false,
+    handler: async () => ({ status: 200, body: hubOpenApi(HUB_VERSION) }),
   },
   {
     method: 'POST',
