@@ -62,7 +62,7 @@ const engineInfo = (c: EngineCandidate): DockerEngineInfo => ({
 
 /** One line per candidate, then the contexts the owner could pick instead. */
 export function downMessage(tried: DockerCandidateReport[], contexts: DockerContextInfo[]): string {
-  const lines = [`Docker is not running — no engine answered (Lattice keeps trying):`];
+  const lines = ['Docker is not running — no engine answered:'];
   for (const t of tried) lines.push(`• ${t.host} (${t.how}): ${t.reason} — ${t.hint}`);
   const triedHosts = new Set(tried.map((t) => t.host));
   const others = contexts.filter((c) => !c.error && !triedHosts.has(c.host));

@@ -1,3 +1,4 @@
+import { Fragment } from 'react';
 import { useLattice } from '../store/store';
 import { Dialog } from './Dialog';
 
@@ -25,7 +26,18 @@ export function Banners({ face, deviceOnline }: { face: 'console' | 'dashboard';
       )}
       {docker && !docker.available && (deviceOnline ?? true) && (
         <div className="banner banner-error" data-testid="banner-docker">
-          {docker.message ?? 'Docker is not running: start Docker Desktop, or `sudo systemctl start docker`.'}{' '}
+          {/* One line per engine tried (see docs/docker-engine.md), so each keeps its own reason and fix. */}
+          {(
+            docker.message ?? 'Docker is not running: start Docker Desktop, or `sudo systemctl start docker`.'
+          )
+            .split('\n')
+            .map((line, i) => (
+              <Fragment key={i}>
+                {i > 0 && <br />}
+                {line}
+              </Fragment>
+            ))}
+          <br />
           Lattice connects by itself as soon as it is up.
         </div>
       )}
