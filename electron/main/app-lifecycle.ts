@@ -14,7 +14,7 @@ import { applyStartAtLogin, launchedHidden } from './login-item';
 import { guardNavigation } from './navigation-guard';
 import { installPermissionGuards } from './permissions';
 import { createPowerController } from './power';
-import { createTrayController, type TrayActions } from './tray';
+import { createTrayController, shareInOneClick, type TrayActions } from './tray';
 import { createConsoleWindows } from './windows';
 
 export type ElectronMain = Pick<
@@ -147,7 +147,14 @@ export async function runApp(electron: ElectronMain, factory: AgentFactory, opti
     stopWorkload: (w: Workload) =>
       void run(`Stop ${w.name}`, () => agent.dispatch('workload.stop', { ref: w.id }, local)),
     copyText: (text) => electron.clipboard.writeText(text),
-    shareWorkload: (w: Workload) => openConsole(`/workloads/${encodeURIComponent(w.name)}`),
+    shareWorkload: (w: Workload) =>
+      void shareInOneClick(w, {
+        settings: () => agent.dispatch('settings.get', {}, local),
+        createShare: (args) => agent.dispatch('share.create', args, local),
+        copyText: (text) => electron.clipboard.writeText(text),
+        notify,
+        openSharePanel: (workload) => openConsole(`/workloads/${encodeURIComponent(workload.name)}`),
+      }),
     setPaused: (paused) =>
       void run(paused ? 'Pause' : 'Resume', () => agent.dispatch('settings.set', { paused }, local)),
     quit: () => app.quit(),

@@ -8,7 +8,16 @@ import type {
   NativeImage,
   Tray as ElectronTray,
 } from 'electron';
-import { isLiveShare, type Workload, type WorkloadStatus } from '../../shared';
+import {
+  LatticeError,
+  isLiveShare,
+  type Settings,
+  type Share,
+  type ShareCreateArgs,
+  type ShareVia,
+  type Workload,
+  type WorkloadStatus,
+} from '../../shared';
 import type { AgentSnapshot } from './agent-snapshot';
 
 export type TrayIconState = 'idle' | 'running' | 'sharing' | 'problem';
@@ -21,7 +30,7 @@ export interface TrayActions {
   startWorkload(workload: Workload): void;
   stopWorkload(workload: Workload): void;
   copyText(text: string): void;
-  /** Opens the console's share panel for the workload (choosing the tunnel and expiry needs a form). */
+  /** "Share…": shares in one click with the defaults (`shareInOneClick`). */
   shareWorkload(workload: Workload): void;
   setPaused(paused: boolean): void;
   quit(): void;
@@ -150,6 +159,62 @@ export function buildTrayMenu(snapshot: AgentSnapshot, actions: TrayActions): Me
     { id: 'quit', label: 'Quit Lattice', click: () => actions.quit() },
   );
   return menu;
+}
+
+/** What "Share…" needs from the app: the agent (local door), the clipboard, notifications, the console. */
+export interface OneClickShareDeps {
+  settings(): Promise<Pick<Settings, 'ngrokConfigured' | 'hub'>>;
+  createShare(args: ShareCreateArgs): Promise<Share>;
+  copyText(text: string): void;
+  notify(title: string, body: string): void;
+  /** Opens the console on the workload's page, where its share panel is. */
+  openSharePanel(workload: Workload): void;
+}
+
+export type OneClickShareOutcome =
+  | { outcome: 'shared'; via: ShareVia; share: Share }
+  | { outcome: 'opened-console'; reason: string }
+  | { outcome: 'failed'; message: string };
+
+const VIA_WORDS: Record<ShareVia, string> = { relay: 'through your hub', ngrok: 'through ngrok' };
+
+/**
+ * "Share…" in a workload's tray menu: one click, the defaults. Through the hub relay when this
+ * computer is paired, else through ngrok when a token is set, else there is nothing to choose with
+ * and the console's share panel opens, the notification saying why. A share's connection string
+ * (or URL) goes to the clipboard and a notification says so.
+ */
+export async function shareInOneClick(
+  workload: Workload,
+  deps: OneClickShareDeps,
+): Promise<OneClickShareOutcome> {
+  try {
+    const settings = await deps.settings();
+    const via: ShareVia | undefined = settings.hub.deviceId
+      ? 'relay'
+      : settings.ngrokConfigured
+        ? 'ngrok'
+        : undefined;
+    if (!via) {
+      const reason =
+        'This computer is not paired with a hub and has no ngrok token: pick how to share it in the console.';
+      deps.openSharePanel(workload);
+      deps.notify(`Share ${workload.name}`, reason);
+      return { outcome: 'opened-console', reason };
+    }
+    const share = await deps.createShare({ workload: workload.id, via });
+    deps.copyText(share.connectionString ?? share.url);
+    const until = share.expiresAt ? ` until ${new Date(share.expiresAt).toLocaleString()}` : '';
+    deps.notify(
+      `${workload.name} is shared`,
+      `Shared ${VIA_WORDS[via]}${until}. The ${share.connectionString ? 'connection string' : 'address'} is on the clipboard.`,
+    );
+    return { outcome: 'shared', via, share };
+  } catch (err) {
+    const message = err instanceof LatticeError || err instanceof Error ? err.message : String(err);
+    deps.notify(`Sharing ${workload.name} failed`, message);
+    return { outcome: 'failed', message };
+  }
 }
 
 /**

@@ -6,10 +6,13 @@ import { EMPTY_SNAPSHOT, applyEvent, type AgentSnapshot } from '../../electron/m
 import {
   buildTrayMenu,
   createTrayController,
+  shareInOneClick,
   trayIconPath,
   trayIconState,
+  type OneClickShareDeps,
   type TrayActions,
 } from '../../electron/main/tray';
+import { LatticeError, type Settings, type ShareCreateArgs } from '../../shared';
 import { sampleShare as share, sampleWorkload as workload } from '../helpers/samples';
 
 function recordingActions() {
@@ -224,5 +227,90 @@ describe('tray icon state', () => {
     assert.deepEqual(images, ['/icons/idle-32.png', '/icons/sharing-32.png']);
     assert.equal(menus.length, 2);
     assert.ok(menus[1].some((i) => i.id === 'workload:w1'));
+  });
+});
+
+describe('Share… in one click', () => {
+  type Setup = Pick<Settings, 'ngrokConfigured' | 'hub'>;
+  const unpaired: Setup = { ngrokConfigured: false, hub: { url: null, deviceId: null, connected: false } };
+  const paired: Setup = {
+    ngrokConfigured: true,
+    hub: { url: 'https://hub.example', deviceId: 'dev1', connected: true },
+  };
+
+  /** The app's side of a click, recorded: what was asked of the agent, the clipboard, notifications. */
+  function clickShare(settings: Setup, created = share({}), fail?: Error) {
+    const calls: [string, ...unknown[]][] = [];
+    const deps: OneClickShareDeps = {
+      settings: async () => settings,
+      createShare: async (args: ShareCreateArgs) => {
+        calls.push(['createShare', args]);
+        if (fail) throw fail;
+        return created;
+      },
+      copyText: (text) => calls.push(['copyText', text]),
+      notify: (title, body) => calls.push(['notify', title, body]),
+      openSharePanel: (w) => calls.push(['openSharePanel', w.name]),
+    };
+    return { calls, outcome: shareInOneClick(running, deps) };
+  }
+
+  test('paired with a hub: shared through the relay, the connection string copied, a notification', async () => {
+    const { calls, outcome } = clickShare(paired);
+    const result = await outcome;
+    assert.equal(result.outcome, 'shared');
+    assert.deepEqual(calls.slice(0, 2), [
+      ['createShare', { workload: 'w1', via: 'relay' }],
+      ['copyText', 'postgres://share_x:pw@hub.example:20001/app?sslmode=prefer'],
+    ]);
+    const [kind, title, body] = calls[2];
+    assert.equal(kind, 'notify');
+    assert.equal(title, 'db is shared');
+    assert.match(String(body), /^Shared through your hub.*The connection string is on the clipboard\.$/);
+    assert.equal(calls.length, 3);
+  });
+
+  test('not paired, an ngrok token set: shared through ngrok; an HTTP share copies its URL', async () => {
+    const httpShare = share({
+      via: 'ngrok',
+      kind: 'http',
+      connectionString: undefined,
+      url: 'https://x.ngrok.app',
+    });
+    const { calls, outcome } = clickShare({ ...unpaired, ngrokConfigured: true }, httpShare);
+    const result = await outcome;
+    assert.equal(result.outcome, 'shared');
+    assert.equal(result.outcome === 'shared' && result.via, 'ngrok');
+    assert.deepEqual(calls[0], ['createShare', { workload: 'w1', via: 'ngrok' }]);
+    assert.deepEqual(calls[1], ['copyText', 'https://x.ngrok.app']);
+    assert.match(String(calls[2][2]), /^Shared through ngrok.*The address is on the clipboard\.$/);
+  });
+
+  test('neither: nothing is shared, the share panel opens and the notification says why', async () => {
+    const { calls, outcome } = clickShare(unpaired);
+    const result = await outcome;
+    assert.equal(result.outcome, 'opened-console');
+    assert.deepEqual(calls[0], ['openSharePanel', 'db']);
+    assert.equal(calls[1][0], 'notify');
+    assert.match(String(calls[1][2]), /not paired with a hub and has no ngrok token/);
+    assert.equal(
+      calls.some(([name]) => name === 'createShare' || name === 'copyText'),
+      false,
+    );
+  });
+
+  test('a share that fails copies nothing and says why', async () => {
+    const { calls, outcome } = clickShare(
+      paired,
+      share({}),
+      new LatticeError('device_offline', 'The hub is not reachable'),
+    );
+    const result = await outcome;
+    assert.deepEqual(result, { outcome: 'failed', message: 'The hub is not reachable' });
+    assert.deepEqual(calls.at(-1), ['notify', 'Sharing db failed', 'The hub is not reachable']);
+    assert.equal(
+      calls.some(([name]) => name === 'copyText'),
+      false,
+    );
   });
 });
