@@ -1,10 +1,2 @@
-import { createRequire } from 'node:module';
-
-/** The package version, reported by /api/health. */
-export const HUB_VERSION: string = (() => {
-  try {
-    return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+/** The package version, reported by /api/health (read once, in shared/version.ts). */
+export { LATTICE_VERSION as HUB_VERSION } from '../shared/version';

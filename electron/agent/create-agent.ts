@@ -26,7 +26,7 @@ import { createDispatcher } from './dispatcher';
 import { createCommandHandlers } from './command-handlers';
 import { HubConnection } from './hub-connection';
 import { ShareService } from './shares/share-service';
-import { AGENT_VERSION } from './version';
+import { LATTICE_VERSION } from '../../shared/version';
 
 export const DB_FILE = DATA_FILES.db;
 
@@ -82,7 +82,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   });
 
   const systemInfo = (): SystemInfo => ({
-    agentVersion: AGENT_VERSION,
+    agentVersion: LATTICE_VERSION,
     dataDir,
     docker: engine.status,
     dockerContexts: engine.contexts(),

@@ -15,7 +15,7 @@ import {
   type Dispatch,
   type ErrorBody,
 } from '../../shared';
-import { AGENT_VERSION } from './version';
+import { LATTICE_VERSION } from '../../shared/version';
 
 /** Joins `path` onto the hub URL, keeping a base path the hub may be mounted under. */
 function hubEndpoint(hubUrl: string, path: string, ws: boolean): URL {
@@ -257,7 +257,7 @@ export class HubLink {
       this.attempt = 0;
       this.armSilence(ws);
       this.opts.logger.info({ hub: this.opts.hubUrl }, 'connected to hub');
-      this.send({ type: 'hello', agentVersion: AGENT_VERSION, name: this.opts.name });
+      this.send({ type: 'hello', agentVersion: LATTICE_VERSION, name: this.opts.name });
       this.setConnected(true);
     });
     ws.on('ping', () => this.armSilence(ws));

@@ -1,6 +1,6 @@
 // The `lattice` command line. bin/lattice.mjs builds it here and adds `lattice hub` from the server.
 import { Command } from 'commander';
-import { AGENT_VERSION } from '../version';
+import { LATTICE_VERSION } from '../../../shared/version';
 import { registerAgentCommand } from './agent-command';
 import { registerDeployCommand } from './deploy-command';
 import { registerPairCommand } from './pair';
@@ -12,7 +12,7 @@ export function buildProgram(): Command {
     .description(
       'Turn this computer into a small cloud provider: Postgres, MinIO and any container, one command away.',
     )
-    .version(AGENT_VERSION)
+    .version(LATTICE_VERSION)
     .showSuggestionAfterError(true)
     // Commander's own errors (bad flags, missing arguments) as the same single `error:` line as ours.
     .configureOutput({

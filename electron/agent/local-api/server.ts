@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LOCAL_API, LatticeError } from '../../../shared';
 import type { Agent } from '../agent';
-import { AGENT_VERSION } from '../version';
+import { LATTICE_VERSION } from '../../../shared/version';
 import { ApiAuth, hostAllowed, loadOrCreateApiToken, originIsOwn } from './auth';
 import { HttpError, readJsonBody, sendError, sendJson } from './http-io';
 import { buildOpenApi } from './openapi';
@@ -47,9 +47,9 @@ export async function startLocalApi(agent: Agent, opts: LocalApiOptions = {}): P
     const path = url.pathname;
 
     if (path === LOCAL_API.health && method === 'GET')
-      return sendJson(res, 200, { service: 'agent', version: AGENT_VERSION });
+      return sendJson(res, 200, { service: 'agent', version: LATTICE_VERSION });
     if (path === LOCAL_API.openapi && method === 'GET') {
-      openapi ??= buildOpenApi(AGENT_VERSION);
+      openapi ??= buildOpenApi(LATTICE_VERSION);
       return sendJson(res, 200, openapi);
     }
     if (path === LOCAL_API.login && method === 'GET') return login(url, res);
