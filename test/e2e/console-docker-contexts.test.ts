@@ -106,10 +106,10 @@ test('Settings shows the engine and how it was found, lists the contexts, and sw
       const bMark = engineB.requests.length;
       // Controlled by the saved settings: the radio turns on when the agent has switched.
       await page.getByTestId(`docker-context-${CTX_B}`).click();
-      await page.waitForFunction(
-        (want) => document.querySelector('[data-testid="docker-engine-host"]')?.textContent === want,
-        `unix://${engineB.path}`,
-        { timeout: 15_000 },
+      await waitFor(
+        'engine B shown in Settings',
+        async () => (await host.innerText()) === `unix://${engineB.path}`,
+        15_000,
       );
       assert.match(
         await page.getByTestId('docker-engine-how').innerText(),

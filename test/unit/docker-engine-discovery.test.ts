@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as HttpsAgent } from 'node:https';
+import Docker from 'dockerode';
 import { DeployArgs, LatticeError } from '../../shared';
 import {
   contextDirName,
@@ -17,6 +18,7 @@ import {
 import {
   checkEngineChoice,
   dockerContexts,
+  dockerodeOptions,
   engineSockets,
   failureReason,
   locateEngine,
@@ -187,8 +189,30 @@ describe('DOCKER_HOST forms', () => {
     const p = parseDockerHost('unix:///run/user/1000/docker.sock', 'DOCKER_HOST');
     assert.equal(p.socketPath, '/run/user/1000/docker.sock');
     assert.equal(p.connection.socketPath, '/run/user/1000/docker.sock');
-    // Set, so docker-modem's own reading of process.env.DOCKER_HOST cannot override the socket.
-    assert.ok('host' in p.connection && p.connection.host === undefined);
+  });
+
+  it("the chosen endpoint wins over a DOCKER_HOST in the process's own environment", () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'tcp://10.9.9.9:2376';
+    try {
+      const socket = parseDockerHost('unix:///srv/picked.sock', 'test').connection;
+      // The trap: dockerode alone fills the host from process.env and would dial 10.9.9.9.
+      assert.equal((new Docker(socket).modem as { host?: string }).host, '10.9.9.9');
+      const modem = new Docker(dockerodeOptions(socket)).modem as {
+        host?: string;
+        socketPath?: string;
+        protocol?: string;
+      };
+      assert.equal(modem.host, undefined);
+      assert.equal(modem.socketPath, '/srv/picked.sock');
+      assert.equal(modem.protocol, 'http');
+      const tcp = new Docker(dockerodeOptions(parseDockerHost('tcp://10.0.0.5:2375', 'test').connection))
+        .modem as { host?: string; port?: number; protocol?: string };
+      assert.deepEqual([tcp.host, tcp.port, tcp.protocol], ['10.0.0.5', 2375, 'http']);
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
   });
 
   it('npipe:// is a Windows named pipe', () => {

@@ -93,17 +93,15 @@ export function parseDockerHost(
   if (!m) throw bad('it has no scheme');
   const scheme = m[1].toLowerCase();
   const rest = m[2];
-  // Socket endpoints set `host: undefined` on purpose: docker-modem merges its own reading of
-  // process.env.DOCKER_HOST underneath the options, which would otherwise win over this socket.
   if (scheme === 'unix') {
     if (!rest.startsWith('/')) throw bad('a unix socket needs an absolute path');
-    return { connection: { socketPath: rest, host: undefined }, socketPath: rest, tls: false };
+    return { connection: { socketPath: rest }, socketPath: rest, tls: false };
   }
   if (scheme === 'npipe') {
     if (!/^\/\/[^/]+\/pipe\/[^/]+$/.test(rest)) {
       throw bad('a named pipe is written npipe:////./pipe/docker_engine');
     }
-    return { connection: { socketPath: rest, host: undefined }, socketPath: rest, tls: false };
+    return { connection: { socketPath: rest }, socketPath: rest, tls: false };
   }
   if (scheme !== 'tcp' && scheme !== 'ssh') throw bad(`the scheme ${scheme}:// is not supported`);
   let url: URL;
@@ -143,6 +141,29 @@ export function parseDockerHost(
     connection.agent = new HttpsAgent({ rejectUnauthorized: false });
   }
   return { connection, tls };
+}
+
+/**
+ * docker-modem reads process.env (DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_CLIENT_TIMEOUT …) and lays
+ * our options over what it found, so a key we leave out is filled from the process's environment:
+ * a socket picked in Settings would lose to a DOCKER_HOST=tcp://… the app inherited. Every such key
+ * is set here, so the endpoint chosen by this module is the whole story.
+ */
+export function dockerodeOptions(connection: DockerConnection): DockerConnection & Record<string, unknown> {
+  return {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    username: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    pathPrefix: undefined,
+    timeout: undefined,
+    sshOptions: undefined,
+    ...connection,
+  };
 }
 
 /** TLS for DOCKER_HOST comes from the environment, as for the CLI: DOCKER_TLS_VERIFY / DOCKER_TLS and DOCKER_CERT_PATH. */

@@ -14,6 +14,7 @@ import { isRuncVulnerable } from '../runc-advisory';
 import {
   checkEngineChoice,
   dockerContexts,
+  dockerodeOptions,
   engineSockets,
   failureReason,
   locateEngine,
@@ -248,7 +249,7 @@ export class Engine {
       return;
     }
     this.current = candidate;
-    this.client = new Docker(candidate.connection);
+    this.client = new Docker(dockerodeOptions(candidate.connection));
     this.logger.info(
       { host: candidate.host, context: candidate.context, how: candidate.how },
       prev ? 'switched to another Docker engine' : 'using this Docker engine',
@@ -258,7 +259,7 @@ export class Engine {
 
   /** A ping and the versions, on a short-lived client with a timeout (the long-lived one has none: pulls and log follows take long). */
   private async check(candidate: EngineCandidate): Promise<DockerStatus> {
-    const docker = new Docker({ ...candidate.connection, timeout: PROBE_TIMEOUT_MS });
+    const docker = new Docker({ ...dockerodeOptions(candidate.connection), timeout: PROBE_TIMEOUT_MS });
     await withTimeout(docker.ping(), PROBE_TIMEOUT_MS);
     const v = await withTimeout(docker.version(), PROBE_TIMEOUT_MS);
     const components = (
