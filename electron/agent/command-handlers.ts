@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SystemInfo } from '../../shared';
 import { resolveBindSources } from './bind-paths';
-import type { Handlers } from './dispatcher';
+import { toLatticeError, type Handlers } from './dispatcher';
 import type { Engine } from './docker/engine';
 import type { EventBus } from './event-bus';
 import type { HubConnection } from './hub-connection';
+import type { HubInventory } from './hub-inventory';
 import { pairWithHub } from './hub-link';
 import { checkDeploy } from './policy';
 import type { SettingsService } from './settings-service';
@@ -20,6 +21,8 @@ export interface CommandHandlerDeps {
   shares: ShareService;
   settings: SettingsService;
   hub: HubConnection;
+  /** The remote-deploy memory cap is checked against what remote workloads use now. */
+  inventory: HubInventory;
   bus: EventBus;
   logger: Logger;
   /** Images the catalog deploys here (defaults and configured overrides): they need no approval. */
@@ -28,9 +31,9 @@ export interface CommandHandlerDeps {
 }
 
 export function createCommandHandlers(deps: CommandHandlerDeps): Handlers {
-  const { workloads, engine, shares, settings, hub, bus, logger, catalogImages } = deps;
+  const { workloads, engine, shares, settings, hub, inventory, bus, logger, catalogImages } = deps;
   return {
-    'workload.deploy': async (spec, ctx) => {
+    'workload.deploy': async ({ share, ...spec }, ctx) => {
       // Whatever socket the agent reaches its engine through is refused as a bind mount, not only /var/run/docker.sock.
       const plain = { ...settings.plain(), engineSockets: engine.sockets() };
       // Checked as given (a remote bind mount is refused by name), then again with the bind sources
@@ -38,7 +41,32 @@ export function createCommandHandlers(deps: CommandHandlerDeps): Handlers {
       checkDeploy(spec, ctx, plain, catalogImages);
       const resolved = resolveBindSources(spec);
       const decision = checkDeploy(resolved, ctx, plain, catalogImages);
-      return workloads.deploy(resolved, ctx, decision);
+      if (ctx.door === 'remote') {
+        await inventory.checkRemoteMemory(spec.template === 'custom' ? (spec.memory ?? 0) : 0);
+      }
+      const workload = await workloads.deploy(resolved, ctx, decision);
+      if (!share) return workload;
+      // Deploy and share in one step: the share once the workload is ready. If it cannot be made,
+      // the workload stays deployed and the answer says why.
+      if (workload.status !== 'running') {
+        const why = workload.message ? `: ${workload.message}` : '';
+        return {
+          ...workload,
+          shareError: {
+            code: 'share_failed',
+            message: `Not shared: the workload is ${workload.status}${why}`,
+          },
+        };
+      }
+      try {
+        return { ...workload, share: await shares.create({ ...share, workload: workload.id }) };
+      } catch (err) {
+        logger.warn(
+          { workload: workload.name, err: (err as Error).message },
+          'deployed, but the share failed',
+        );
+        return { ...workload, shareError: toLatticeError(err).toBody() };
+      }
     },
     'workload.list': () => workloads.list(),
     'workload.get': ({ ref }) => workloads.get(ref),

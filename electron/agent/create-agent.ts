@@ -25,6 +25,7 @@ import { Reconciler } from './reconcile';
 import { createDispatcher } from './dispatcher';
 import { createCommandHandlers } from './command-handlers';
 import { HubConnection } from './hub-connection';
+import { HubInventory } from './hub-inventory';
 import { ShareService } from './shares/share-service';
 import { LATTICE_VERSION } from '../../shared/version';
 
@@ -102,6 +103,9 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         .filter((x): x is string => !!x),
       systemInfo,
     }),
+  // Reports to the hub what it keeps of this computer: workloads without secrets, and capacity.
+  const inventory = new HubInventory({ hub, bus, workloads, settings, engine, dataDir, logger });
+
     store,
     box,
     logger,
@@ -123,6 +127,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     if (engine.available) {
       await reconciler
         .reconcile()
+      inventory,
         .catch((err) => logger.warn({ err: (err as Error).message }, 'reconcile failed'));
     }
     const paired = settings.hub();
@@ -137,6 +142,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     throw err;
   }
   logger.info({ dataDir, ownerId, docker: engine.available }, 'agent started');
+    inventory.stop();
 
   let closed = false;
   return {
@@ -156,6 +162,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       closed = true;
       await closeParts();
       bus.clear();
+    inventory.start();
       logger.info('agent stopped');
       logger.flush?.();
     },

@@ -15,6 +15,8 @@ export interface PolicySettings {
   allowedBindRoots: string[];
   /** The engine sockets known on this computer (the one the agent uses among them), refused as bind mounts. */
   engineSockets?: string[];
+  /** The owner's switch for deploys from the remote door; absent: allowed. */
+  allowRemoteDeploy?: boolean;
 }
 
 export type DeployDecision = { action: 'deploy' } | { action: 'approve'; reason: string };
@@ -75,6 +77,12 @@ export function checkDeploy(
   settings: PolicySettings,
   catalogImages: string[],
 ): DeployDecision {
+  if (ctx.door === 'remote' && settings.allowRemoteDeploy === false) {
+    throw new LatticeError(
+      'forbidden',
+      'This computer does not allow remote deploys (its owner can allow them in Settings)',
+    );
+  }
   if (spec.template === 'custom') {
     const dangerous: [keyof typeof spec, boolean][] = [
       ['privileged', spec.privileged === true],

@@ -15,6 +15,9 @@ interface PlainSettings {
   keepAwakeWhileSharing: boolean;
   startAtLogin: boolean;
   paused: boolean;
+  /** Whether the remote door may deploy here, and how much memory its deploys may use (null: no cap). */
+  allowRemoteDeploy: boolean;
+  remoteDeployMemoryCapBytes: number | null;
   /** The engine the owner picked (docs/docker-engine.md); both null: found as the docker CLI finds it. */
   dockerContext: string | null;
   dockerHost: string | null;
@@ -27,6 +30,8 @@ const DEFAULTS: PlainSettings = {
   keepAwakeWhileSharing: false,
   startAtLogin: false,
   paused: false,
+  allowRemoteDeploy: true,
+  remoteDeployMemoryCapBytes: null,
   dockerContext: null,
   dockerHost: null,
 };
