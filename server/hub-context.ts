@@ -2,7 +2,9 @@
 // request is routed (startHub builds it right after the server listens).
 import type { Logger } from 'pino';
 import type { Accounts } from './accounts';
+import type { CommandQueue } from './command-queue';
 import type { CommandRelay } from './command-relay';
+import type { Inventory } from './inventory';
 import type { Presence } from './presence';
 import type { HubRelay } from './relay/hub-relay';
 import type { Heartbeat, SocketLimits } from './sockets/socket-limits';
@@ -14,6 +16,10 @@ export interface HubContext {
   readonly presence: Presence;
   readonly commands: CommandRelay;
   readonly relay: HubRelay;
+  /** Every computer's workloads (last known state, no secrets) and capacity. */
+  readonly inventory: Inventory;
+  /** Commands waiting for offline computers. */
+  readonly queue: CommandQueue;
   readonly heartbeat: Heartbeat;
   readonly limits: SocketLimits;
   readonly logger: Logger;

@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { Accounts, type AccountsOptions } from './accounts';
 import { loadOrCreateSigningKeys, TokenService } from './auth/tokens';
 import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
+import { CommandQueue } from './command-queue';
 import { hubAddress } from './hub-address';
 import type { HubContext } from './hub-context';
 import { createHubServer, listen } from './http/hub-server';
@@ -17,6 +18,7 @@ import { HubRelay } from './relay/hub-relay';
 import { DEFAULT_RELAY_PORTS } from './relay/port-range';
 import { DEFAULT_SOCKET_LIMITS, Heartbeat } from './sockets/socket-limits';
 import { createUpgradeHandler } from './sockets/upgrade';
+import { Inventory } from './inventory';
 import type { HubStore } from './store/hub-store';
 import { openSqliteStore } from './store/sqlite-store';
 
@@ -132,7 +134,9 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     store,
     accounts,
     presence,
-    commands: new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs)),
+    commands,
+    inventory: new Inventory(store, presence, logger.child({ part: 'inventory' })),
+    queue,
     relay,
     heartbeat,
     limits,
@@ -151,6 +155,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   return {
     url: address.url,
     port,
+  const commands = new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs));
+  const queue = new CommandQueue(store, presence, commands, logger.child({ part: 'queue' }));
     store,
     relay,
     close() {
@@ -169,3 +175,4 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     },
   };
 }
+        queue.close();

@@ -2,6 +2,7 @@
 // else the built dashboard, or a JSON 404.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HubContext } from '../hub-context';
+import { handleTrpc } from '../api/trpc-router';
 import { handleApi } from './api-routes';
 import { baseHeaders, sendJson } from './responses';
 import { serveStatic } from './static-files';
@@ -14,7 +15,7 @@ export function createRequestRouter(ctx: HubContext) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Vary', 'Origin');
     }
-    if (req.method === 'OPTIONS' && path.startsWith('/api/')) {
+    if (req.method === 'OPTIONS' && (path.startsWith('/api/') || path.startsWith('/trpc/'))) {
       baseHeaders(res);
       res.writeHead(204, {
         'Access-Control-Allow-Methods': 'GET, POST, DELETE',
@@ -26,6 +27,10 @@ export function createRequestRouter(ctx: HubContext) {
     }
     if (path === '/api' || path.startsWith('/api/')) {
       void handleApi(ctx, req, res);
+      return;
+    }
+    if (path === '/trpc' || path.startsWith('/trpc/')) {
+      void handleTrpc(ctx, req, res);
       return;
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(req, res, ctx.staticDir, ctx.csp))

@@ -42,6 +42,8 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
     if (!frame.ok) {
       log.warn({ reason: frame.reason }, 'agent sent a bad frame; closing');
       ws.close(frame.code, frame.reason);
+  // Commands queued while it was away go out now, in order (command-queue.ts).
+  void ctx.queue.deliver(device);
       return;
     }
     const parsed = AgentToHub.safeParse(frame.value);
@@ -75,6 +77,12 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
   });
 
   ws.on('close', (code) => {
+      case 'inventory.snapshot':
+      case 'inventory.changed':
+      case 'inventory.removed':
+      case 'capacity':
+        void ctx.inventory.record(device, msg);
+        break;
     ctx.commands.deviceGone(conn.pending, device.name);
     if (!ctx.presence.removeAgent(conn)) return;
     const lastSeenAt = seen();

@@ -1,7 +1,7 @@
 // What the hub keeps, behind one interface: SQLite (sqlite-store.ts) for a person or a team; a
 // PostgreSQL implementation can take its place when the hub runs as several instances. Every method
 // is async so such a store fits without changing callers.
-import type { ErrorCode, Result } from '../../shared';
+import type { ErrorCode, NodeCapacity, QueuedCommandStatus, Result, WorkloadState } from '../../shared';
 
 export interface UserRow {
   id: string;
@@ -70,7 +70,77 @@ export interface RelayAssignmentStore {
   releaseRelayPortsOfDevice(deviceId: string): Promise<void>;
 }
 
-export interface HubStore extends RelayAssignmentStore {
+export interface InventoryRecord {
+  deviceId: string;
+  workload: WorkloadState;
+  /** When the device reported this state. */
+  observedAt: string;
+}
+
+export interface CapacityRecord {
+  deviceId: string;
+  capacity: NodeCapacity;
+  reportedAt: string;
+}
+
+/** What the hub keeps of each computer's workloads and capacity (server/inventory.ts). */
+export interface InventoryStore {
+  /** Replaces everything known of the device's workloads (the snapshot an agent sends on connect). */
+  replaceInventory(deviceId: string, workloads: WorkloadState[], at: string): Promise<void>;
+  upsertInventory(deviceId: string, workload: WorkloadState, at: string): Promise<void>;
+  removeInventory(deviceId: string, workloadId: string): Promise<void>;
+  /** The workloads of the user's devices that are not revoked. */
+  inventoryOfUser(userId: string): Promise<InventoryRecord[]>;
+  saveCapacity(deviceId: string, capacity: NodeCapacity, at: string): Promise<void>;
+  capacitiesOfUser(userId: string): Promise<CapacityRecord[]>;
+}
+
+export interface QueuedCommandRow {
+  id: string;
+  userId: string;
+  deviceId: string;
+  name: string;
+  /** Null once delivered, cancelled or expired. */
+  args: unknown;
+  summary: string;
+  status: QueuedCommandStatus;
+  result: Result<unknown> | null;
+  createdAt: string;
+  expiresAt: string;
+  deliveredAt: string | null;
+  finishedAt: string | null;
+}
+
+/** Commands waiting for offline computers (server/command-queue.ts). */
+export interface CommandQueueStore {
+  /** False when the user already has a command with this id. */
+  enqueueCommand(
+    row: Omit<QueuedCommandRow, 'status' | 'result' | 'deliveredAt' | 'finishedAt'>,
+  ): Promise<boolean>;
+  queuedCommand(userId: string, id: string): Promise<QueuedCommandRow | undefined>;
+  /** Newest first. */
+  queuedCommandsOfUser(
+    userId: string,
+    filter?: { status?: QueuedCommandStatus; deviceId?: string },
+  ): Promise<QueuedCommandRow[]>;
+  /** Pending and delivered-but-unanswered commands of a device, in the order they were queued. */
+  undeliveredCommands(deviceId: string): Promise<QueuedCommandRow[]>;
+  /**
+   * Moves a command to `status` when it is in one of `from` (the database decides a race between a
+   * cancel and a delivery); the returned row, or undefined when it was not in `from`.
+   */
+  transitionCommand(
+    userId: string,
+    id: string,
+    from: QueuedCommandStatus[],
+    to: Pick<QueuedCommandRow, 'status'> &
+      Partial<Pick<QueuedCommandRow, 'result' | 'deliveredAt' | 'finishedAt'>> & { dropArgs?: boolean },
+  ): Promise<QueuedCommandRow | undefined>;
+  /** Marks pending commands past their expiry `expired` (arguments dropped); returns them. */
+  expireCommands(now: string): Promise<QueuedCommandRow[]>;
+}
+
+export interface HubStore extends RelayAssignmentStore, InventoryStore, CommandQueueStore {
   createUser(user: { id: string; email: string; passwordHash: string }): Promise<UserRow | 'email_taken'>;
   userByEmail(email: string): Promise<UserRow | undefined>;
   userById(id: string): Promise<UserRow | undefined>;

@@ -13,6 +13,7 @@ import type {
   UserRow,
 } from './hub-store';
 import { loadMigrations, migrate, type Migration } from './migrate';
+import { sqliteInventoryStore } from './sqlite-inventory';
 
 interface UserRecord {
   id: string;
@@ -178,6 +179,7 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
   q.pruneResults.run(new Date(Date.now() - 24 * 3600_000).toISOString());
 
   const store: HubStore = {
+    ...sqliteInventoryStore(db),
     async createUser(user) {
       try {
         q.insertUser.run(user.id, user.email, user.passwordHash, now());
