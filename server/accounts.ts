@@ -2,9 +2,10 @@
 // rotation, logout and password change (both end every session of the user), pairing codes and the
 // device tokens they turn into.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { LatticeError, type AuthResponse, type HubUser } from '../shared';
-import { FailureLimiter } from './auth/rate-limit';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './auth/passwords';
+import { LatticeError, type AuthResponse, type HubUser, type RegisterResponse } from '../shared';
+import { HashPoolBusyError, type HashPoolOptions } from './auth/hash-pool';
+import { PasswordHasher } from './auth/passwords';
+import { DelayLimiter, RateLimitedError, WindowLimiter, type DelayPolicy } from './auth/rate-limit';
 import type { TokenService } from './auth/tokens';
 import type { DeviceRow, HubStore, UserRow } from './store/hub-store';
 
@@ -12,80 +13,217 @@ export const PAIRING_CODE_TTL_MS = 10 * 60_000;
 /** No 0/O, 1/I: codes are read off a screen and typed. 32 symbols × 10 = 50 bits. */
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
-export class RateLimitedError extends LatticeError {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super('rate_limited', message);
-  }
-}
+export { RateLimitedError };
 
 export const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const normalizePairingCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
 const hashCode = (code: string) => createHash('sha256').update(normalizePairingCode(code)).digest('hex');
 
-export interface AccountsOptions {
-  /** Login failures allowed per email+IP within the window. */
-  loginFailures?: { max: number; windowMs: number };
-  pairFailures?: { max: number; windowMs: number };
-  /** New accounts per IP within the window: each costs a 128 MiB scrypt, so they are not free. */
-  registrations?: { max: number; windowMs: number };
+interface Window {
+  max: number;
+  windowMs: number;
 }
 
+/** Every limit on the doors that cost a password hash or can be guessed at. */
+export interface AuthLimits {
+  /** Login and password-change failures per account, from any address: free tries, then a growing delay. */
+  account: DelayPolicy;
+  /** Failed logins per address, whatever the accounts. */
+  addressLogins: Window;
+  /** Failed logins on the whole hub (a spray from many addresses); past it everyone waits (503). */
+  globalLogins: Window;
+  /** Registration attempts per address (each costs a hash whether or not the email is new). */
+  registrations: Window;
+  globalRegistrations: Window;
+  /** Wrong pairing codes per address, and on the whole hub. */
+  pairFailures: Window;
+  globalPairFailures: Window;
+  /** Refused refresh tokens per address, and on the whole hub. */
+  refreshFailures: Window;
+  globalRefreshFailures: Window;
+}
+
+const MIN = 60_000;
+export const DEFAULT_AUTH_LIMITS: AuthLimits = {
+  account: { free: 5, baseMs: 1000, maxDelayMs: 2 * MIN, windowMs: 15 * MIN },
+  addressLogins: { max: 20, windowMs: 15 * MIN },
+  globalLogins: { max: 600, windowMs: 10 * MIN },
+  registrations: { max: 20, windowMs: 15 * MIN },
+  globalRegistrations: { max: 300, windowMs: 60 * MIN },
+  pairFailures: { max: 10, windowMs: 15 * MIN },
+  globalPairFailures: { max: 300, windowMs: 15 * MIN },
+  refreshFailures: { max: 30, windowMs: 15 * MIN },
+  globalRefreshFailures: { max: 1000, windowMs: 15 * MIN },
+};
+
+export interface AccountsOptions {
+  limits?: Partial<AuthLimits>;
+  /** The password-hash pool: how many hashes at once, how long one may wait (hash-pool.ts). */
+  hashPool?: Partial<HashPoolOptions>;
+  /** Shorthand for limits.account: free failures per account within the window. */
+  loginFailures?: Window;
+  /** Shorthand for limits.pairFailures. */
+  pairFailures?: Window;
+  /** Shorthand for limits.registrations. */
+  registrations?: Window;
+}
+
+/** What registration answers, whether the email was new or taken: the login that follows decides. */
+export const REGISTERED: RegisterResponse = {
+  registered: true,
+  message: 'Registered. Sign in with this email and password.',
+};
+
+interface Gate {
+  limiter: WindowLimiter | DelayLimiter;
+  key: string;
+  status: 429 | 503;
+  message: string;
+}
+
+const GLOBAL = '*';
+
 export class Accounts {
-  private readonly loginLimiter: FailureLimiter;
-  private readonly pairLimiter: FailureLimiter;
-  private readonly registerLimiter: FailureLimiter;
+  readonly limits: AuthLimits;
+  readonly hasher: PasswordHasher;
+  private readonly account: DelayLimiter;
+  private readonly addressLogins: WindowLimiter;
+  private readonly globalLogins: WindowLimiter;
+  private readonly registrations: WindowLimiter;
+  private readonly globalRegistrations: WindowLimiter;
+  private readonly pairFailures: WindowLimiter;
+  private readonly globalPairFailures: WindowLimiter;
+  private readonly refreshFailures: WindowLimiter;
+  private readonly globalRefreshFailures: WindowLimiter;
 
   constructor(
     private readonly store: HubStore,
     private readonly tokens: TokenService,
     opts: AccountsOptions = {},
   ) {
-    const login = opts.loginFailures ?? { max: 5, windowMs: 15 * 60_000 };
-    const pair = opts.pairFailures ?? { max: 10, windowMs: 15 * 60_000 };
-    this.loginLimiter = new FailureLimiter(login.max, login.windowMs);
-    this.pairLimiter = new FailureLimiter(pair.max, pair.windowMs);
-    const reg = opts.registrations ?? { max: 20, windowMs: 15 * 60_000 };
-    this.registerLimiter = new FailureLimiter(reg.max, reg.windowMs);
+    const limits: AuthLimits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
+    if (opts.loginFailures)
+      limits.account = {
+        ...limits.account,
+        free: opts.loginFailures.max,
+        windowMs: opts.loginFailures.windowMs,
+      };
+    if (opts.pairFailures) limits.pairFailures = opts.pairFailures;
+    if (opts.registrations) limits.registrations = opts.registrations;
+    this.limits = limits;
+    this.hasher = new PasswordHasher(opts.hashPool);
+    const window = (w: Window) => new WindowLimiter(w.max, w.windowMs);
+    this.account = new DelayLimiter(limits.account);
+    this.addressLogins = window(limits.addressLogins);
+    this.globalLogins = window(limits.globalLogins);
+    this.registrations = window(limits.registrations);
+    this.globalRegistrations = window(limits.globalRegistrations);
+    this.pairFailures = window(limits.pairFailures);
+    this.globalPairFailures = window(limits.globalPairFailures);
+    this.refreshFailures = window(limits.refreshFailures);
+    this.globalRefreshFailures = window(limits.globalRefreshFailures);
   }
 
-  async register(email: string, password: string, ip: string): Promise<AuthResponse> {
-    const wait = this.registerLimiter.retryAfter(ip);
-    if (wait > 0)
-      throw new RateLimitedError(`Too many new accounts from this address; try again in ${wait} s`, wait);
-    this.registerLimiter.fail(ip);
-    const passwordHash = await hashPassword(password);
-    const created = await this.store.createUser({
-      id: newId('usr'),
-      email: normalizeEmail(email),
-      passwordHash,
-    });
-    if (created === 'email_taken')
-      throw new LatticeError('conflict', 'An account with this email already exists', 'email');
-    return this.session(created);
+  /**
+   * Checks every gate, then charges them all (synchronously, so concurrent requests see each
+   * other's charges). Returns the refund for an attempt that succeeded or was never evaluated.
+   */
+  private admit(gates: Gate[]): () => void {
+    const now = Date.now();
+    for (const g of gates) {
+      const wait = g.limiter.retryAfter(g.key, now);
+      if (wait > 0) throw new RateLimitedError(`${g.message}; try again in ${wait} s`, wait, g.status);
+    }
+    for (const g of gates) g.limiter.charge(g.key, now);
+    return () => gates.forEach((g) => g.limiter.refund(g.key));
+  }
+
+  /** Runs hashing work; when the pool refuses it, the attempt did not happen and is refunded. */
+  private async hashing<T>(refund: () => void, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof HashPoolBusyError) refund();
+      throw err;
+    }
+  }
+
+  private loginGates(email: string, ip: string): Gate[] {
+    return [
+      {
+        limiter: this.account,
+        key: email,
+        status: 429,
+        message: 'Too many failed sign-ins for this account',
+      },
+      {
+        limiter: this.addressLogins,
+        key: ip,
+        status: 429,
+        message: 'Too many failed sign-ins from this address',
+      },
+      {
+        limiter: this.globalLogins,
+        key: GLOBAL,
+        status: 503,
+        message: 'The hub is refusing sign-ins for a while',
+      },
+    ];
+  }
+
+  /**
+   * Creates the account when the email is free. The answer, its status and its cost (one hash) are
+   * the same when the email is taken, so registration does not tell which emails have accounts.
+   */
+  async register(email: string, password: string, ip: string): Promise<RegisterResponse> {
+    const refund = this.admit([
+      {
+        limiter: this.registrations,
+        key: ip,
+        status: 429,
+        message: 'Too many registrations from this address',
+      },
+      {
+        limiter: this.globalRegistrations,
+        key: GLOBAL,
+        status: 503,
+        message: 'The hub is refusing registrations for a while',
+      },
+    ]);
+    const passwordHash = await this.hashing(refund, () => this.hasher.hash(password));
+    // 'email_taken' is deliberately not reported: the owner of that email signs in as before.
+    await this.store.createUser({ id: newId('usr'), email: normalizeEmail(email), passwordHash });
+    return REGISTERED;
   }
 
   async login(email: string, password: string, ip: string): Promise<AuthResponse> {
-    const key = `${normalizeEmail(email)}\n${ip}`;
-    const wait = this.loginLimiter.retryAfter(key);
-    // Refused before hashing: a locked-out guesser costs the hub nothing.
-    if (wait > 0) throw new RateLimitedError(`Too many failed logins; try again in ${wait} s`, wait);
-    const user = await this.store.userByEmail(normalizeEmail(email));
-    const ok = user
-      ? await verifyPassword(password, user.passwordHash)
-      : (await burnPasswordCheck(password), false);
+    const normalized = normalizeEmail(email);
+    // Refused before hashing: a limited guesser costs the hub nothing.
+    const refund = this.admit(this.loginGates(normalized, ip));
+    const user = await this.store.userByEmail(normalized);
+    const ok = await this.hashing(refund, () =>
+      user ? this.hasher.verify(password, user.passwordHash) : this.hasher.burn(password),
+    );
     if (!user || !ok) {
-      this.loginLimiter.fail(key);
+      this.account.failed(normalized);
       throw new LatticeError('unauthorized', 'Wrong email or password');
     }
-    this.loginLimiter.reset(key);
+    refund();
+    this.account.reset(normalized);
     return this.session(user);
   }
 
-  async refresh(refreshToken: string): Promise<AuthResponse> {
+  async refresh(refreshToken: string, ip: string): Promise<AuthResponse> {
+    const refund = this.admit([
+      { limiter: this.refreshFailures, key: ip, status: 429, message: 'Too many refused refresh tokens' },
+      {
+        limiter: this.globalRefreshFailures,
+        key: GLOBAL,
+        status: 503,
+        message: 'The hub is refusing refresh tokens for a while',
+      },
+    ]);
     const verified = await this.tokens.verify('refresh', refreshToken);
     if (!verified?.jti) throw new LatticeError('unauthorized', 'The refresh token is not valid');
     const state = await this.store.consumeRefreshToken(verified.jti, verified.sub);
@@ -96,6 +234,7 @@ export class Accounts {
     }
     const user = state === 'ok' ? await this.store.userById(verified.sub) : undefined;
     if (!user) throw new LatticeError('unauthorized', 'The refresh token is not valid');
+    refund();
     return this.session(user);
   }
 
@@ -113,14 +252,15 @@ export class Accounts {
   ): Promise<AuthResponse> {
     const user = await this.store.userById(userId);
     if (!user) throw new LatticeError('unauthorized', 'Sign in again');
-    const key = `${user.email}\n${ip}`;
-    const wait = this.loginLimiter.retryAfter(key);
-    if (wait > 0) throw new RateLimitedError(`Too many failed attempts; try again in ${wait} s`, wait);
-    if (!(await verifyPassword(currentPassword, user.passwordHash))) {
-      this.loginLimiter.fail(key);
+    const refund = this.admit(this.loginGates(user.email, ip));
+    const ok = await this.hashing(refund, () => this.hasher.verify(currentPassword, user.passwordHash));
+    if (!ok) {
+      this.account.failed(user.email);
       throw new LatticeError('unauthorized', 'The current password is wrong', 'currentPassword');
     }
-    await this.store.setPassword(userId, await hashPassword(newPassword));
+    refund();
+    this.account.reset(user.email);
+    await this.store.setPassword(userId, await this.hasher.hash(newPassword));
     await this.endSessions(userId);
     return this.session((await this.store.userById(userId))!);
   }
@@ -156,17 +296,24 @@ export class Accounts {
     name: string,
     ip: string,
   ): Promise<{ deviceId: string; deviceToken: string }> {
-    const wait = this.pairLimiter.retryAfter(ip);
-    if (wait > 0) throw new RateLimitedError(`Too many wrong pairing codes; try again in ${wait} s`, wait);
+    const refund = this.admit([
+      { limiter: this.pairFailures, key: ip, status: 429, message: 'Too many wrong pairing codes' },
+      {
+        limiter: this.globalPairFailures,
+        key: GLOBAL,
+        status: 503,
+        message: 'The hub is refusing pairing codes for a while',
+      },
+    ]);
     const userId = await this.store.redeemPairingCode(hashCode(code), new Date().toISOString());
     if (!userId) {
-      this.pairLimiter.fail(ip);
       throw new LatticeError(
         'invalid_argument',
         'The pairing code is wrong, already used or expired',
         'code',
       );
     }
+    refund();
     const deviceId = newId('dev');
     const { token, jti } = await this.tokens.sign('device', deviceId);
     await this.store.createDevice({ id: deviceId, userId, name, tokenId: jti });

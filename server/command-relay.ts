@@ -4,7 +4,7 @@
 // A device that is not connected fails at once with device_offline; one that does not answer in
 // time gives `timeout` to the caller, while the hub keeps waiting a while for the late result.
 import type { Logger } from 'pino';
-import { LatticeError, type HubUser, type Result } from '../shared';
+import { COMMANDS, LatticeError, isCommandName, type HubUser, type Result } from '../shared';
 import type { HubStore } from './store/hub-store';
 import type { PendingCommand, Presence } from './presence';
 
@@ -24,6 +24,34 @@ const failure = (code: LatticeError['code'], message: string): Result<unknown> =
   ok: false,
   error: { code, message },
 });
+
+/**
+ * An agent's answer checked against the command's result schema before any dashboard sees it: a
+ * value that does not match becomes `agent_error` (an error body was already checked by AgentToHub).
+ * The value passed on is the schema's output, so fields the contract does not know are dropped.
+ */
+export function checkAgentResult(
+  name: string,
+  deviceName: string,
+  result: Result<unknown>,
+): { result: Result<unknown>; problem?: string } {
+  if (!result.ok) return { result };
+  if (!isCommandName(name)) {
+    return { result: failure('agent_error', `Device "${deviceName}" answered an unknown command ${name}`) };
+  }
+  const parsed = COMMANDS[name].result.safeParse(result.value);
+  if (parsed.success) return { result: { ok: true, value: parsed.data } };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
+  const problem = `${issue?.message ?? 'malformed'}${where}`.slice(0, 200);
+  return {
+    result: failure(
+      'agent_error',
+      `Device "${deviceName}" answered ${name} with a result that does not match the contract (${problem})`,
+    ),
+    problem,
+  };
+}
 
 export class CommandRelay {
   private readonly inFlight = new Map<string, InFlight>();
@@ -68,7 +96,12 @@ export class CommandRelay {
     );
     grace.unref();
     conn.pending.set(cmd.id, {
-      resolve: (result) => settle({ result, fromAgent: true }),
+      resolve: (raw) => {
+        const { result, problem } = checkAgentResult(cmd.name, device.name, raw);
+        if (problem)
+          this.logger.warn({ deviceId: device.id, command: cmd.name, problem }, 'agent result refused');
+        settle({ result, fromAgent: true });
+      },
       gone: (message) => settle({ result: failure('device_offline', message), fromAgent: false }),
     });
 

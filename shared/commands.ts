@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DeployArgs, LogLine, Workload, WorkloadRef, WorkloadStats } from './workload';
+import { LogLine, Workload, WorkloadRef, WorkloadStats } from './workload';
+import { DeployCommandArgs, DeployResult } from './deploy';
 import { Share, ShareCreateArgs } from './share';
 import { Settings, SettingsPatch, SystemInfo } from './settings';
 
@@ -22,9 +23,9 @@ const def = <A extends z.ZodType, R extends z.ZodType>(d: CommandDef<A, R>) => d
  */
 export const COMMANDS = {
   'workload.deploy': def({
-    args: DeployArgs,
-    result: Workload,
-    summary: 'Deploy a template or a custom image',
+    args: DeployCommandArgs,
+    result: DeployResult,
+    summary: 'Deploy a template or a custom image, and share it once ready when asked',
   }),
   'workload.list': def({ args: none, result: z.array(Workload), summary: 'List workloads' }),
   'workload.get': def({ args: ref, result: Workload, summary: 'One workload by name or id' }),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors';
 import { AgentEvent } from './events';
+import { Workload } from './workload';
 
 /**
  * Messages on the agent's control WebSocket (`/agent`, device token in the Authorization header).
@@ -15,6 +16,40 @@ export const CLOSE_PROTOCOL_VIOLATIONS = 4008;
 
 export const HubUser = z.object({ id: z.string(), email: z.string() });
 export type HubUser = z.infer<typeof HubUser>;
+
+/**
+ * A workload's state without its credentials (connection string, user, password, database, keys):
+ * what agents report to the hub's inventory. Secrets never leave the desktop except in a live answer
+ * to the owner; parsing with this schema drops them.
+ */
+export const WorkloadState = Workload.omit({
+  connectionString: true,
+  username: true,
+  password: true,
+  database: true,
+  accessKey: true,
+  secretKey: true,
+});
+export type WorkloadState = z.infer<typeof WorkloadState>;
+
+const bytes = z.number().int().min(0);
+
+/** What a computer can take, sent by its agent on connect and with every heartbeat (about every 15 s). */
+export const NodeCapacity = z.object({
+  cpus: z.number().int().min(0),
+  memoryTotalBytes: bytes,
+  memoryFreeBytes: bytes,
+  /** Free space where Docker keeps its data (or the agent's data dir); null when it cannot be read. */
+  diskFreeBytes: bytes.nullable(),
+  runningWorkloads: z.number().int().min(0),
+  /** The owner's setting: may the remote door (dashboard, hub API) deploy here at all? */
+  allowsRemoteDeploy: z.boolean(),
+  /** The memory remote deploys may use here; null: no cap beyond what is free. */
+  remoteDeployMemoryCapBytes: bytes.nullable(),
+  /** Memory used now by the running workloads deployed from the remote door. */
+  remoteMemoryUsedBytes: bytes,
+});
+export type NodeCapacity = z.infer<typeof NodeCapacity>;
 
 /** hub → agent */
 export const HubToAgent = z.discriminatedUnion('type', [
@@ -65,8 +100,45 @@ export const AgentToHub = z.discriminatedUnion('type', [
   }),
   /** Close a share's public port and every open connection through it. */
   z.object({ type: z.literal('relay.close'), shareId: z.string() }),
+  /** Every workload of this computer, without secrets: sent on connect, replaces the hub's copy. */
+  z.object({ type: z.literal('inventory.snapshot'), workloads: z.array(WorkloadState).max(2000) }),
+  /** One workload was created or changed state. */
+  z.object({ type: z.literal('inventory.changed'), workload: WorkloadState }),
+  z.object({ type: z.literal('inventory.removed'), id: z.string() }),
+  /** Sent on connect and then with the heartbeat. */
+  z.object({ type: z.literal('capacity'), capacity: NodeCapacity }),
 ]);
 export type AgentToHub = z.infer<typeof AgentToHub>;
+
+export const QueuedCommandStatus = z.enum(['pending', 'delivered', 'done', 'failed', 'cancelled', 'expired']);
+export type QueuedCommandStatus = z.infer<typeof QueuedCommandStatus>;
+
+/**
+ * A command the hub keeps for a computer that was offline (`queue: true`), delivered in order when it
+ * reconnects. Its id is the agent's idempotency key, so a redelivery after a lost result is harmless.
+ */
+export const QueuedCommand = z.object({
+  id: z.string(),
+  nodeId: z.string(),
+  nodeName: z.string(),
+  /** A command of shared/commands.ts (`workload.start`, `workload.deploy`, …). */
+  name: z.string(),
+  /** What it acts on, in words (`postgres "orders"`, `"orders"`); never argument values that may be secret. */
+  summary: z.string(),
+  status: QueuedCommandStatus,
+  /** Set once it finished: the agent's answer, secrets removed (a deploy's credentials stay on the desktop). */
+  result: z
+    .discriminatedUnion('ok', [
+      z.object({ ok: z.literal(true), value: z.unknown() }),
+      z.object({ ok: z.literal(false), error: ErrorBody }),
+    ])
+    .nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  deliveredAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type QueuedCommand = z.infer<typeof QueuedCommand>;
 
 /** hub → dashboard, on `/api/events` */
 export const DashboardEvent = z.discriminatedUnion('type', [
@@ -77,6 +149,8 @@ export const DashboardEvent = z.discriminatedUnion('type', [
     lastSeenAt: z.string().nullable(),
   }),
   z.object({ type: z.literal('device.event'), deviceId: z.string(), event: AgentEvent }),
+  /** A queued command was created, delivered, finished, cancelled or expired. */
+  z.object({ type: z.literal('queue.changed'), command: QueuedCommand }),
 ]);
 export type DashboardEvent = z.infer<typeof DashboardEvent>;
 

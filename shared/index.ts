@@ -6,6 +6,8 @@ export * from './settings';
 export * from './commands';
 export * from './events';
 export * from './hub-protocol';
+export * from './deploy';
+export * from './hub-api';
 export * from './ipc';
 export * from './local-api';
 export * from './console-assets';

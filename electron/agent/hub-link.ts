@@ -9,6 +9,7 @@ import {
   ErrorCode,
   HubToAgent,
   LatticeError,
+  CLOSE_PROTOCOL_VIOLATIONS,
   MAX_MESSAGE_BYTES,
   PairRedeemResponse,
   type AgentEvent,
@@ -69,7 +70,7 @@ export async function pairWithHub(opts: {
         'code',
       );
     }
-    if (res.status === 429) {
+    if (res.status === 429 || res.status === 503) {
       throw new LatticeError('rate_limited', `The hub refused: ${hubError?.message ?? 'too many attempts'}`);
     }
     throw new LatticeError(
@@ -269,12 +270,21 @@ export class HubLink {
     ws.on('error', (err) => {
       this.opts.logger.debug({ err: err.message, hub: this.opts.hubUrl }, 'hub link error');
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
       clearTimeout(this.silenceTimer);
       this.setConnected(false);
       if (!this.running) return;
+      if (code === CLOSE_PROTOCOL_VIOLATIONS) {
+        // The hub stopped understanding this agent (or is holding it off for a while): redial slowly.
+        this.opts.logger.warn(
+          { hub: this.opts.hubUrl, code, reason: reason.toString() },
+          'The hub closed the link over messages it does not understand (is one side out of date?). Retrying slowly.',
+        );
+        this.scheduleRetry(true);
+        return;
+      }
       if (code !== 1000 || !refused)
         this.opts.logger.info({ hub: this.opts.hubUrl, code }, 'hub link closed');
       this.scheduleRetry(refused);

@@ -1,9 +1,9 @@
 // The agent's log: pino to a file in the data directory (what the owner attaches to a bug report) and
 // to stderr. Secrets must never reach either, so every key that can hold one is redacted by name.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { ensureDataDir, ensurePrivateFile } from './data-dir';
 
 const SECRET_KEYS = [
   'password',
@@ -24,11 +24,12 @@ const SECRET_KEYS = [
 export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 export function createLogger(dataDir: string, env: Record<string, string | undefined>): Logger {
-  const logDir = join(dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  // Owner-only, like the rest of the data dir: the log names workloads, shares and hosts.
+  const logDir = ensureDataDir(join(dataDir, 'logs'));
+  const logFile = ensurePrivateFile(join(logDir, 'agent.log'));
   const stderrLevel = env.LATTICE_LOG_LEVEL ?? 'info';
   const streams: pino.StreamEntry[] = [
-    { level: 'info', stream: pino.destination({ dest: join(logDir, 'agent.log'), mkdir: true, sync: true }) },
+    { level: 'info', stream: pino.destination({ dest: logFile, sync: true }) },
   ];
   if (stderrLevel !== 'silent') {
     // A person at a terminal reads lines, not JSON; pipes and files keep pino's JSON for tools.

@@ -1,7 +1,9 @@
 // Password hashing: scrypt through node:crypto's async API, which runs in libuv's thread pool so a
 // login never blocks the event loop. The stored string names its parameters, so they can be raised
-// later without breaking existing hashes.
+// later without breaking existing hashes. The hub calls them through PasswordHasher, whose pool
+// bounds how many run at once (each holds 128 MiB).
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { HashPool, type HashPoolOptions } from './hash-pool';
 
 export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1, keyLength: 32, saltBytes: 16 } as const;
 /** 128 * N * r = 128 MiB for N=2^17, r=8; Node's default maxmem (32 MiB) would refuse it. */
@@ -46,9 +48,39 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return candidate.length === key.length && timingSafeEqual(candidate, key);
 }
 
-let dummyHash: Promise<string> | undefined;
+/**
+ * Stands in for a stored hash when there is no account: same parameters, random salt and key, so
+ * checking against it costs exactly what a real check costs and never matches.
+ */
+const DUMMY_HASH = (() => {
+  const { N, r, p, keyLength, saltBytes } = SCRYPT_PARAMS;
+  return `scrypt$${N}$${r}$${p}$${randomBytes(saltBytes).toString('base64')}$${randomBytes(keyLength).toString('base64')}`;
+})();
+
 /** Spends the same time as a real check, so a login for an unknown email is not faster than a wrong password. */
 export async function burnPasswordCheck(password: string): Promise<void> {
-  dummyHash ??= hashPassword('lattice-dummy-password');
-  await verifyPassword(password, await dummyHash);
+  await verifyPassword(password, DUMMY_HASH);
+}
+
+/** Every hash and check of the hub goes through one bounded pool (hash-pool.ts). */
+export class PasswordHasher {
+  readonly pool: HashPool;
+
+  constructor(pool: Partial<HashPoolOptions> = {}) {
+    this.pool = new HashPool(pool);
+  }
+
+  hash(password: string): Promise<string> {
+    return this.pool.run(() => hashPassword(password));
+  }
+
+  verify(password: string, stored: string): Promise<boolean> {
+    return this.pool.run(() => verifyPassword(password, stored));
+  }
+
+  /** A check against no account: as slow and as bounded as a real one, always false. */
+  async burn(password: string): Promise<false> {
+    await this.pool.run(() => burnPasswordCheck(password));
+    return false;
+  }
 }

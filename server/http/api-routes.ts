@@ -17,8 +17,16 @@ import {
 import { RateLimitedError } from '../accounts';
 import type { HubContext } from '../hub-context';
 import { HUB_VERSION } from '../version';
+import { clientAddress } from './client-address';
 import { hubOpenApi } from './openapi';
-import { ERROR_STATUS, PayloadTooLarge, readJsonBody, sendError, sendJson } from './responses';
+import {
+  ERROR_STATUS,
+  PayloadTooLarge,
+  readJsonBody,
+  sendError,
+  sendJson,
+  unsupportedMediaType,
+} from './responses';
 
 const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(4096) });
 const PasswordChange = z.strictObject({
@@ -34,7 +42,8 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what = 'request b
   return result.data;
 }
 
-const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
+// Behind `--trust-proxy N`, the forwarded address; otherwise the socket's peer (client-address.ts).
+const clientIp = (ctx: HubContext, req: IncomingMessage) => clientAddress(req, ctx.trustProxy);
 
 function bearer(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
@@ -83,7 +92,7 @@ const routes: Route[] = [
     auth: false,
     handler: async (ctx, { req, body }) => {
       const { email, password } = parse(AccountCredentials, await body());
-      return { status: 201, body: await ctx.accounts.register(email, password, clientIp(req)) };
+      return { status: 201, body: await ctx.accounts.register(email, password, clientIp(ctx, req)) };
     },
   },
   {
@@ -95,16 +104,16 @@ const routes: Route[] = [
         z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(1024) }),
         await body(),
       );
-      return { status: 200, body: await ctx.accounts.login(email, password, clientIp(req)) };
+      return { status: 200, body: await ctx.accounts.login(email, password, clientIp(ctx, req)) };
     },
   },
   {
     method: 'POST',
     pattern: /^\/api\/auth\/refresh$/,
     auth: false,
-    handler: async (ctx, { body }) => {
+    handler: async (ctx, { req, body }) => {
       const { refreshToken } = parse(RefreshBody, await body());
-      return { status: 200, body: await ctx.accounts.refresh(refreshToken) };
+      return { status: 200, body: await ctx.accounts.refresh(refreshToken, clientIp(ctx, req)) };
     },
   },
   {
@@ -124,7 +133,12 @@ const routes: Route[] = [
     auth: true,
     handler: async (ctx, { req, user, body }) => {
       const { currentPassword, newPassword } = parse(PasswordChange, await body());
-      const session = await ctx.accounts.changePassword(user.id, currentPassword, newPassword, clientIp(req));
+      const session = await ctx.accounts.changePassword(
+        user.id,
+        currentPassword,
+        newPassword,
+        clientIp(ctx, req),
+      );
       ctx.presence.closeDashboards(user.id, 'password changed');
       return { status: 200, body: session };
     },
@@ -147,7 +161,7 @@ const routes: Route[] = [
     auth: false,
     handler: async (ctx, { req, body }) => {
       const { code, name } = parse(PairRedeem, await body());
-      return { status: 201, body: await ctx.accounts.redeemPairingCode(code, name, clientIp(req)) };
+      return { status: 201, body: await ctx.accounts.redeemPairingCode(code, name, clientIp(ctx, req)) };
     },
   },
   {
@@ -220,6 +234,12 @@ export async function handleApi(ctx: HubContext, req: IncomingMessage, res: Serv
       }
       throw new LatticeError('not_found', `No API route ${req.method} ${path}`);
     }
+    // Before authentication and before any work: a cross-site form post changes nothing.
+    const badMediaType = unsupportedMediaType(req);
+    if (badMediaType) {
+      req.resume();
+      return sendJson(res, 415, { ok: false, error: { code: 'invalid_argument', message: badMediaType } });
+    }
     let user: HubUser = { id: '', email: '' };
     if (route.auth) {
       const token = bearer(req);
@@ -243,7 +263,7 @@ export async function handleApi(ctx: HubContext, req: IncomingMessage, res: Serv
       return;
     }
     if (err instanceof RateLimitedError) {
-      return sendError(res, err, { 'Retry-After': String(err.retryAfterSeconds) });
+      return sendError(res, err, { 'Retry-After': String(err.retryAfterSeconds) }, err.httpStatus);
     }
     if (!(err instanceof LatticeError)) ctx.logger.error({ err, path }, 'API handler failed');
     sendError(res, err);

@@ -28,6 +28,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   share_failed: 502,
   device_offline: 503,
   timeout: 504,
+  agent_error: 502,
   internal: 500,
 };
 
@@ -55,10 +56,34 @@ export function sendJson(
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: unknown, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  headers: Record<string, string> = {},
+  status?: number,
+): void {
   const body: ErrorBody =
     err instanceof LatticeError ? err.toBody() : { code: 'internal', message: 'Internal error in the hub' };
-  sendJson(res, ERROR_STATUS[body.code], { ok: false, error: body }, headers);
+  sendJson(res, status ?? ERROR_STATUS[body.code], { ok: false, error: body }, headers);
+}
+
+/** Methods that change something; they take JSON or nothing. */
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Refuses a state-changing request whose body is not JSON. A cross-site page can send `text/plain`,
+ * `application/x-www-form-urlencoded` or `multipart/form-data` without a CORS preflight; it cannot
+ * send `application/json`. A request with no body and no Content-Type carries nothing to act on.
+ */
+export function unsupportedMediaType(req: IncomingMessage): string | undefined {
+  if (!STATE_CHANGING.has(req.method ?? '')) return undefined;
+  const type = req.headers['content-type'];
+  const mediaType = type?.split(';')[0].trim().toLowerCase();
+  if (mediaType === 'application/json') return undefined;
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (type === undefined && !hasBody) return undefined;
+  return `${req.method} requests take Content-Type: application/json${type ? ` (got "${type.slice(0, 100)}")` : ''}`;
 }
 
 /** Reads a JSON body of at most 1 MiB; a bigger one is refused with 413 before it is buffered. */

@@ -58,14 +58,23 @@ describe('console sharing through the hub relay', () => {
     browser = await launchBrowser();
 
     // Set up what this test is not about through the real APIs: an account, a paired agent, a database.
-    const auth = await json<{ accessToken: string }>(
+    const credentials = JSON.stringify({
+      email: `share-${suffix}@example.com`,
+      password: 'correct horse battery staple',
+    });
+    await json(
       fetch(`${hub.url}/api/auth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email: `share-${suffix}@example.com`,
-          password: 'correct horse battery staple',
-        }),
+        body: credentials,
+      }),
+    );
+    // Registration answers alike for new and taken emails; signing in hands out the tokens.
+    const auth = await json<{ accessToken: string }>(
+      fetch(`${hub.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: credentials,
       }),
     );
     const { code } = await json<{ code: string }>(

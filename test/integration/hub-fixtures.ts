@@ -9,6 +9,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import type { AuthResponse, DashboardEvent, HubToAgent, Result } from '../../shared';
 import { startHub, type HubOptions, type RunningHub } from '../../server/hub';
+import { sampleWorkload } from '../helpers/samples';
 
 export interface TestHub extends RunningHub {
   dataDir: string;
@@ -59,9 +60,12 @@ export async function registerUser(
   password = 'a long enough password',
 ): Promise<AuthResponse> {
   const email = `user${++userCount}-${process.pid}@example.com`;
-  const res = await api<AuthResponse>(hub, 'POST', '/api/auth/register', { body: { email, password } });
+  const res = await api(hub, 'POST', '/api/auth/register', { body: { email, password } });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+  // Registration answers alike for new and taken emails; signing in is what hands out tokens.
+  const login = await api<AuthResponse>(hub, 'POST', '/api/auth/login', { body: { email, password } });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return login.body;
 }
 
 export async function pairDevice(
@@ -106,9 +110,14 @@ export type CommandMessage = Extract<HubToAgent, { type: 'command' }>;
 export async function connectFakeAgent(
   hub: { url: string },
   deviceToken: string,
-  handler: (cmd: CommandMessage) => Promise<Result<unknown>> | Result<unknown> | undefined = () => ({
+  handler: (cmd: CommandMessage) => Promise<Result<unknown>> | Result<unknown> | undefined = (cmd) => ({
     ok: true,
-    value: null,
+    // The hub checks results against the command's result schema: answer with valid ones.
+    value: cmd.name.endsWith('.list')
+      ? []
+      : cmd.name === 'workload.deploy'
+        ? sampleWorkload({ name: (cmd.args as { name?: string }).name ?? 'app' })
+        : null,
   }),
   options: WebSocket.ClientOptions = {},
 ): Promise<{ ws: WebSocket; received: HubToAgent[]; send(msg: unknown): void }> {

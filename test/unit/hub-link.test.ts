@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import type { AgentEvent, AuthResponse, CommandContext, Dispatch, Result } from '../../shared';
-import { LatticeError } from '../../shared';
+import { CLOSE_PROTOCOL_VIOLATIONS, LatticeError } from '../../shared';
 import { HubLink, pairWithHub } from '../../electron/agent/hub-link';
 import { freePort, waitFor } from '../helpers/net';
 import {
@@ -148,6 +148,40 @@ describe('hub link (agent side)', () => {
       'says the device was refused',
     );
   });
+  test('closed for protocol violations, the agent redials slowly too', async () => {
+    // A stand-in hub that accepts the socket, then closes it as the real one does for a device that
+    // keeps sending bad messages (or one still in its cool-down).
+    let attempts = 0;
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    wss.on('connection', (ws) => {
+      attempts++;
+      ws.close(CLOSE_PROTOCOL_VIOLATIONS, 'too many bad messages');
+    });
+    await new Promise((r) => wss.once('listening', r));
+    const warnings: string[] = [];
+    const link = new HubLink({
+      hubUrl: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+      deviceToken: 'noisy',
+      name: 'x',
+      dispatch: (async () => undefined) as unknown as Dispatch,
+      onEvent: () => () => undefined,
+      logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
+      backoffBaseMs: 10,
+      backoffCapMs: 5_000,
+    });
+    link.start();
+    await waitFor('the first close', () => attempts >= 1);
+    // With a 10 ms base an ordinary close would be redialled many times in a second.
+    await new Promise((r) => setTimeout(r, 1500));
+    await link.stop();
+    wss.close();
+    assert.equal(attempts, 1);
+    assert.ok(
+      warnings.some((l) => /does not understand/.test(l)),
+      'says why it waits',
+    );
+  });
+
   test('a hub that goes silent is dropped and redialled', async () => {
     // Accepts the socket, then never pings or says anything.
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });

@@ -40,29 +40,53 @@ export function parseCookies(header: string | undefined): Record<string, string>
 
 export type AuthKind = 'token' | 'cookie' | null;
 
+/** How long a console login link works if nobody opens it: it is printed, so it may be seen later. */
+export const ONE_TIME_TOKEN_TTL_MS = 5 * 60_000;
+/** Unused links kept at most; asking for more forgets the oldest. */
+const MAX_ONE_TIME_TOKENS = 100;
+
 /** Tokens and sessions of one running API. Sessions live in memory: a restarted agent asks for a new login. */
 export class ApiAuth {
-  private readonly oneTimeTokens = new Set<string>();
+  /** Unused console tokens and when each stops working. */
+  private readonly oneTimeTokens = new Map<string, number>();
   private readonly sessions = new Set<string>();
 
-  constructor(readonly apiToken: string) {}
+  constructor(
+    readonly apiToken: string,
+    private readonly now: () => number = Date.now,
+    private readonly oneTimeTtlMs = ONE_TIME_TOKEN_TTL_MS,
+  ) {}
 
-  /** A console token that works exactly once (it travels in a URL, so it must not stay valid). */
+  /**
+   * A console token that works once and only for a few minutes: it travels in a URL and is printed
+   * to a terminal, so it must not stay valid.
+   */
   issueOneTimeToken(): string {
+    this.forgetExpired();
+    if (this.oneTimeTokens.size >= MAX_ONE_TIME_TOKENS) {
+      this.oneTimeTokens.delete(this.oneTimeTokens.keys().next().value!);
+    }
     const token = randomBytes(24).toString('base64url');
-    this.oneTimeTokens.add(token);
+    this.oneTimeTokens.set(token, this.now() + this.oneTimeTtlMs);
     return token;
   }
 
-  /** Spends a one-time token; true when it was valid. */
+  /** Spends a one-time token; true when it was valid and had not expired. */
   redeemOneTimeToken(token: string): boolean {
-    for (const candidate of this.oneTimeTokens) {
+    this.forgetExpired();
+    for (const candidate of this.oneTimeTokens.keys()) {
       if (sameSecret(candidate, token)) {
         this.oneTimeTokens.delete(candidate);
         return true;
       }
     }
     return false;
+  }
+
+  private forgetExpired(): void {
+    const now = this.now();
+    for (const [token, expiresAt] of this.oneTimeTokens)
+      if (expiresAt <= now) this.oneTimeTokens.delete(token);
   }
 
   isApiToken(token: string): boolean {

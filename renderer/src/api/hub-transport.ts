@@ -53,8 +53,15 @@ export class HubClient {
     return (await this.refresh()) ? this.user : null;
   }
 
+  /** Registration answers alike whether or not the email was taken; the sign-in that follows decides. */
   async register(email: string, password: string): Promise<Result<HubUser>> {
-    return this.authenticate('/api/auth/register', { email, password });
+    const res = await this.request<unknown>('/api/auth/register', {
+      method: 'POST',
+      body: { email, password },
+      anonymous: true,
+    });
+    if (!res.ok) return res;
+    return this.login(email, password);
   }
 
   async login(email: string, password: string): Promise<Result<HubUser>> {

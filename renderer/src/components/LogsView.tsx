@@ -1,19 +1,14 @@
-import { AnsiUp } from 'ansi_up';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ErrorBody, LogLine, WorkloadStatus } from '../../../shared';
 import { newLogLines } from '../api/log-overlap';
 import { useApi } from '../api/api-context';
 import { ErrorNote } from './ErrorNote';
+import { cachedLogLineHtml, plainLogText } from './log-line-html';
 
 const MAX_LINES = 5000;
 const TAIL = 300;
 /** After a restart, how long the re-sent tail takes to arrive before it is merged. */
 const MERGE_WINDOW_MS = 500;
-
-const ansi = new AnsiUp();
-// Classes, not inline styles: the console's CSP forbids inline style attributes from HTML strings.
-ansi.use_classes = true;
-ansi.escape_html = true;
 
 /** The workload's log: the last lines, then new ones while following; searchable, ANSI colours kept. */
 export function LogsView({
@@ -78,9 +73,7 @@ export function LogsView({
 
   const visible = useMemo(() => {
     const q = query.trim().toLowerCase();
-    // eslint-disable-next-line no-control-regex
-    const plain = (t: string) => t.replace(/\x1b\[[0-9;]*m/g, '').toLowerCase();
-    return q ? lines.filter((l) => plain(l.text).includes(q)) : lines;
+    return q ? lines.filter((l) => plainLogText(l.text).toLowerCase().includes(q)) : lines;
   }, [lines, query]);
 
   useEffect(() => {
@@ -157,8 +150,8 @@ export function LogsView({
           <div
             key={i}
             className={`log-line${l.stream === 'stderr' ? ' log-stderr' : ''}`}
-            // ansi_up escapes the text (escape_html) and adds only <span class>; nothing else reaches the DOM.
-            dangerouslySetInnerHTML={{ __html: ansi.ansi_to_html(l.text.replace(/\n$/, '')) }}
+            // Each line parsed on its own, escaped, only <span class> added, links as plain text (log-line-html.ts).
+            dangerouslySetInnerHTML={{ __html: cachedLogLineHtml(l) }}
           />
         ))}
       </div>
