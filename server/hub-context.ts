@@ -15,11 +15,11 @@ export interface HubContext {
   readonly accounts: Accounts;
   readonly presence: Presence;
   readonly commands: CommandRelay;
-  readonly relay: HubRelay;
   /** Every computer's workloads (last known state, no secrets) and capacity. */
   readonly inventory: Inventory;
   /** Commands waiting for offline computers. */
   readonly queue: CommandQueue;
+  readonly relay: HubRelay;
   readonly heartbeat: Heartbeat;
   readonly limits: SocketLimits;
   readonly logger: Logger;

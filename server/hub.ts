@@ -7,18 +7,18 @@ import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { Accounts, type AccountsOptions } from './accounts';
 import { loadOrCreateSigningKeys, TokenService } from './auth/tokens';
-import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
 import { CommandQueue } from './command-queue';
+import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
 import { hubAddress } from './hub-address';
 import type { HubContext } from './hub-context';
 import { createHubServer, listen } from './http/hub-server';
 import { createRequestRouter } from './http/request-router';
+import { Inventory } from './inventory';
 import { Presence } from './presence';
 import { HubRelay } from './relay/hub-relay';
 import { DEFAULT_RELAY_PORTS } from './relay/port-range';
 import { DEFAULT_SOCKET_LIMITS, Heartbeat } from './sockets/socket-limits';
 import { createUpgradeHandler } from './sockets/upgrade';
-import { Inventory } from './inventory';
 import type { HubStore } from './store/hub-store';
 import { openSqliteStore } from './store/sqlite-store';
 
@@ -130,6 +130,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   });
   relayLogger.info({ ports: `${ports.first}-${ports.last}`, publicHost }, 'relay sharing enabled');
 
+  const commands = new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs));
+  const queue = new CommandQueue(store, presence, commands, logger.child({ part: 'queue' }));
   const ctx: HubContext = {
     store,
     accounts,
@@ -155,13 +157,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   return {
     url: address.url,
     port,
-  const commands = new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs));
-  const queue = new CommandQueue(store, presence, commands, logger.child({ part: 'queue' }));
     store,
     relay,
     close() {
       closing ??= (async () => {
         heartbeat.stop();
+        queue.close();
         upgrades.close();
         presence.closeAll();
         await relay.close().catch((err) => logger.error({ err }, 'relay close failed'));
@@ -175,4 +176,3 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     },
   };
 }
-        queue.close();

@@ -36,14 +36,14 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
     lastSeenAt: connectedAt,
   });
   log.info('agent connected');
+  // Commands queued while it was away go out now, in order (command-queue.ts).
+  void ctx.queue.deliver(device);
 
   ws.on('message', (data, isBinary) => {
     const frame = readFrame(data, isBinary);
     if (!frame.ok) {
       log.warn({ reason: frame.reason }, 'agent sent a bad frame; closing');
       ws.close(frame.code, frame.reason);
-  // Commands queued while it was away go out now, in order (command-queue.ts).
-  void ctx.queue.deliver(device);
       return;
     }
     const parsed = AgentToHub.safeParse(frame.value);
@@ -67,6 +67,12 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
       case 'event':
         ctx.presence.publish(device.userId, { type: 'device.event', deviceId: device.id, event: msg.event });
         break;
+      case 'inventory.snapshot':
+      case 'inventory.changed':
+      case 'inventory.removed':
+      case 'capacity':
+        void ctx.inventory.record(device, msg);
+        break;
       case 'relay.open':
       case 'relay.close':
         ctx.relay
@@ -77,12 +83,6 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
   });
 
   ws.on('close', (code) => {
-      case 'inventory.snapshot':
-      case 'inventory.changed':
-      case 'inventory.removed':
-      case 'capacity':
-        void ctx.inventory.record(device, msg);
-        break;
     ctx.commands.deviceGone(conn.pending, device.name);
     if (!ctx.presence.removeAgent(conn)) return;
     const lastSeenAt = seen();
