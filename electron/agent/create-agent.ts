@@ -75,6 +75,9 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     opts.sharing,
   );
 
+  // Reports to the hub what it keeps of this computer: workloads without secrets, and capacity.
+  const inventory = new HubInventory({ hub, bus, workloads, settings, engine, dataDir, logger });
+
   engine.onStatus((docker) => {
     bus.emit({ type: 'docker.status', docker });
     if (docker.available) {
@@ -96,6 +99,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       shares,
       settings,
       hub,
+      inventory,
       bus,
       logger,
       catalogImages: Object.values(TEMPLATES)
@@ -103,9 +107,6 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         .filter((x): x is string => !!x),
       systemInfo,
     }),
-  // Reports to the hub what it keeps of this computer: workloads without secrets, and capacity.
-  const inventory = new HubInventory({ hub, bus, workloads, settings, engine, dataDir, logger });
-
     store,
     box,
     logger,
@@ -113,6 +114,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   });
 
   const closeParts = async () => {
+    inventory.stop();
     await hub.stop();
     await shares.close().catch(() => undefined);
     reconciler.close();
@@ -127,9 +129,9 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     if (engine.available) {
       await reconciler
         .reconcile()
-      inventory,
         .catch((err) => logger.warn({ err: (err as Error).message }, 'reconcile failed'));
     }
+    inventory.start();
     const paired = settings.hub();
     const hubUrl = opts.hubUrl ?? paired.url;
     if (hubUrl && paired.deviceToken) hub.start(hubUrl, paired.deviceToken);
@@ -142,7 +144,6 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     throw err;
   }
   logger.info({ dataDir, ownerId, docker: engine.available }, 'agent started');
-    inventory.stop();
 
   let closed = false;
   return {
@@ -162,7 +163,6 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       closed = true;
       await closeParts();
       bus.clear();
-    inventory.start();
       logger.info('agent stopped');
       logger.flush?.();
     },
