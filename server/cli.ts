@@ -2,6 +2,13 @@
 // CLI commands start without loading it.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import {
+  hardeningOptions,
+  parseCount,
+  parseProxyCount,
+  parseSeconds,
+  type HardeningFlags,
+} from './http/hardening-flags';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -48,7 +55,7 @@ function startFailure(err: unknown): string {
   return message.split('\n')[0];
 }
 
-interface HubCommandOptions {
+interface HubCommandOptions extends HardeningFlags {
   dataDir?: string;
   port: number;
   host: string;
@@ -80,6 +87,22 @@ export function registerHubCommand(program: Command): void {
     )
     .option('--relay-ports <range>', 'public TCP ports for relay shares, e.g. 20000-20099', parseRange)
     .option('--public-host <host>', 'host name visitors use for relay ports (default: the public URL host)')
+    // Limits for a hub on the open internet (http/hardening-flags.ts; defaults in docs/SECURITY.md).
+    .option(
+      '--trust-proxy <n>',
+      'reverse proxies in front of the hub: rate limits use their X-Forwarded-For (default 0: never)',
+      parseProxyCount,
+    )
+    .option(
+      '--idle-timeout <s>',
+      'close a socket that sends no request this long after connecting (5)',
+      parseSeconds,
+    )
+    .option('--keep-alive-timeout <s>', 'close an idle keep-alive socket after this long (5)', parseSeconds)
+    .option('--max-connections <n>', 'sockets in all (default: below the open-files limit)', parseCount)
+    .option('--max-connections-per-address <n>', 'sockets per client address (256)', parseCount)
+    .option('--max-upgrades-per-address <n>', 'WebSockets per client address (128)', parseCount)
+    .option('--hash-concurrency <n>', 'password hashes at once, 128 MiB each (2)', parseCount)
     .action(async (options: HubCommandOptions, command: Command) => {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
         command.error('error: --tls-cert and --tls-key go together');
@@ -102,6 +125,7 @@ export function registerHubCommand(program: Command): void {
           allowedOrigins: options.allowedOrigins,
           relayPorts: options.relayPorts,
           publicHost: options.publicHost,
+          ...hardeningOptions(options),
         });
       } catch (err) {
         // One line that says why (a newer hub.db, a port in use, an unreadable certificate), not a stack.

@@ -7,6 +7,7 @@ import type { CommandRelay } from './command-relay';
 import type { Inventory } from './inventory';
 import type { Presence } from './presence';
 import type { HubRelay } from './relay/hub-relay';
+import type { ProtocolViolations } from './sockets/protocol-violations';
 import type { Heartbeat, SocketLimits } from './sockets/socket-limits';
 import type { HubStore } from './store/hub-store';
 
@@ -28,4 +29,8 @@ export interface HubContext {
   readonly publicUrl: string;
   readonly staticDir: string;
   readonly csp: string;
+  /** Reverse proxies whose X-Forwarded-For is believed (`--trust-proxy`); 0: the socket peer counts. */
+  readonly trustProxy: number;
+  /** Bad messages from devices: counted, sampled into the log, and a disconnect past the bound. */
+  readonly violations: ProtocolViolations;
 }

@@ -12,6 +12,10 @@ import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
 import { hubAddress } from './hub-address';
 import type { HubContext } from './hub-context';
 import { createHubServer, listen } from './http/hub-server';
+// Hub hardening (issue 13): connection caps and timeouts, trusted proxies, protocol violations.
+import { ConnectionGuard, type ConnectionLimits } from './http/connection-guard';
+import type { HashPoolOptions } from './auth/hash-pool';
+import { ProtocolViolations, type ViolationLimits } from './sockets/protocol-violations';
 import { createRequestRouter } from './http/request-router';
 import { Inventory } from './inventory';
 import { Presence } from './presence';
@@ -51,6 +55,16 @@ export interface HubOptions {
   loginFailures?: AccountsOptions['loginFailures'];
   pairFailures?: AccountsOptions['pairFailures'];
   registrations?: AccountsOptions['registrations'];
+  /** Login, registration, pairing and refresh limits (accounts.ts DEFAULT_AUTH_LIMITS). */
+  authLimits?: AccountsOptions['limits'];
+  /** How many password hashes run at once and how long one may wait (auth/hash-pool.ts). */
+  hashPool?: Partial<HashPoolOptions>;
+  /** Idle and keep-alive timeouts, per-address and global socket caps (http/connection-guard.ts). */
+  connections?: Partial<ConnectionLimits>;
+  /** Reverse proxies in front of the hub whose X-Forwarded-For is believed; default 0 (none). */
+  trustProxy?: number;
+  /** When a device's bad messages get it disconnected (sockets/protocol-violations.ts). */
+  protocolViolations?: Partial<ViolationLimits>;
   /** Another store implementation; default SQLite (hub.db) in the data directory. */
   store?: HubStore;
 }
@@ -92,11 +106,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   let accounts: Accounts;
   let port: number;
   const server = createHubServer(opts.tls);
+  const connections = new ConnectionGuard(opts.connections, opts.trustProxy ?? 0, logger);
+  connections.attach(server);
   try {
     accounts = new Accounts(store, new TokenService(loadOrCreateSigningKeys(opts.dataDir)), {
       loginFailures: opts.loginFailures,
       pairFailures: opts.pairFailures,
       registrations: opts.registrations,
+      limits: opts.authLimits,
+      hashPool: opts.hashPool,
     });
     port = await listen(server, opts.port ?? 8080, host);
   } catch (err) {
@@ -147,11 +165,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     publicUrl: address.url,
     staticDir: opts.staticDir ?? join(PACKAGE_ROOT, 'dist', 'renderer'),
     csp: address.csp,
+    trustProxy: opts.trustProxy ?? 0,
+    violations: new ProtocolViolations(logger, opts.protocolViolations),
   };
   // Attached in the same tick as listen() resolved: no request can arrive before its handler.
   server.on('request', createRequestRouter(ctx));
   const upgrades = createUpgradeHandler(ctx);
-  server.on('upgrade', (req, socket, head) => upgrades.handle(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    if (connections.admitUpgrade(req, socket)) upgrades.handle(req, socket, head);
+  });
 
   let closing: Promise<void> | undefined;
   return {
