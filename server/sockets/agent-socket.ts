@@ -1,7 +1,7 @@
 // An agent's control socket after authentication: presence, command results, events fanned out to
 // the owner's dashboards, and relay messages handed to the hub's relay.
 import type WebSocket from 'ws';
-import { AgentToHub } from '../../shared';
+import { AgentToHub, CLOSE_PROTOCOL_VIOLATIONS } from '../../shared';
 import type { HubContext } from '../hub-context';
 import { AgentConnection } from '../presence';
 import type { RelayDevice } from '../relay/hub-relay';
@@ -9,6 +9,12 @@ import type { DeviceRow } from '../store/hub-store';
 import { readFrame } from './socket-messages';
 
 export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): void {
+  // A device serving a cool-down for bad messages is turned away before it counts as online.
+  const cooldown = ctx.violations.cooldownSeconds(device.id);
+  if (cooldown > 0) {
+    ws.close(CLOSE_PROTOCOL_VIOLATIONS, `too many bad messages; retry in ${cooldown} s`);
+    return;
+  }
   const conn = new AgentConnection(device.id, device.userId, ws, ctx.limits.maxBufferedBytes);
   const log = ctx.logger.child({ deviceId: device.id });
   const previous = ctx.presence.addAgent(conn);
@@ -39,21 +45,22 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
   // Commands queued while it was away go out now, in order (command-queue.ts).
   void ctx.queue.deliver(device);
 
+  // Bad messages are counted and sampled into the log (protocol-violations.ts), never one line each.
+  const violation = (reason: string, sample: string, closeCode?: number) => {
+    const verdict = ctx.violations.record(device.id, reason, sample);
+    if (verdict.disconnect) ws.close(CLOSE_PROTOCOL_VIOLATIONS, 'too many bad messages');
+    else if (closeCode) ws.close(closeCode, reason);
+  };
   ws.on('message', (data, isBinary) => {
+    // Frames already queued behind a close are not read.
+    if (ws.readyState !== ws.OPEN) return;
     const frame = readFrame(data, isBinary);
-    if (!frame.ok) {
-      log.warn({ reason: frame.reason }, 'agent sent a bad frame; closing');
-      ws.close(frame.code, frame.reason);
-      return;
-    }
+    if (!frame.ok) return violation(frame.reason, frame.reason, frame.code);
     const parsed = AgentToHub.safeParse(frame.value);
     if (!parsed.success) {
-      // Tolerated (a newer agent may know more message or event types), but not acted on.
-      log.warn(
-        { type: (frame.value as { type: string }).type.slice(0, 64) },
-        'agent sent an unknown or malformed message; ignored',
-      );
-      return;
+      // Tolerated up to a bound (a newer agent may know more message or event types), not acted on.
+      const type = (frame.value as { type: string }).type.slice(0, 64);
+      return violation('unknown or malformed message', `type ${JSON.stringify(type)}`);
     }
     const msg = parsed.data;
     switch (msg.type) {
@@ -61,9 +68,12 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
         log.info({ agentVersion: msg.agentVersion }, 'agent said hello');
         seen();
         break;
-      case 'result':
-        conn.pending.get(msg.id)?.resolve(msg.result);
+      case 'result': {
+        const pending = conn.pending.get(msg.id);
+        if (pending) pending.resolve(msg.result);
+        else violation('result for no pending command', `id ${JSON.stringify(msg.id.slice(0, 64))}`);
         break;
+      }
       case 'event':
         ctx.presence.publish(device.userId, { type: 'device.event', deviceId: device.id, event: msg.event });
         break;
