@@ -1,4 +1,5 @@
-// share.create / share.revoke / share.list, built by createAgent from the agent's own parts. A share is: a row (intent first), a tunnel (hub relay or ngrok), and for
+// share.create / share.revoke / share.list, built by createAgent from the agent's own parts.
+// A share is: a row (intent first), a tunnel (hub relay or ngrok), and for
 // Postgres its own database role. Revoking or expiring one closes the tunnel (cutting every visitor)
 // and drops the role; on start and wake the shares that have not expired are re-opened, on the same
 // public port where the provider allows it.
