@@ -97,6 +97,35 @@ function removeOldBuilds(keep) {
   }
 }
 
+/**
+ * What a command loads only when it runs (`import('../run-agent')` in `lattice agent`, the hub's
+ * server in `lattice hub`) becomes a bundle of its own beside cli.cjs, required when the import
+ * runs: `lattice ls` never reads or compiles the agent's or the hub's code.
+ */
+function lazyImports(outDir, found) {
+  return {
+    name: 'lazy-imports-as-own-bundles',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.importer.includes(`${sep}node_modules${sep}`)) {
+          return undefined;
+        }
+        const resolved = await build.resolve(args.path, {
+          kind: 'import-statement',
+          resolveDir: args.resolveDir,
+        });
+        if (resolved.errors.length) return { errors: resolved.errors };
+        const name = `${relative(root, resolved.path)
+          .replace(/\.[cm]?[jt]s$/, '')
+          .split(sep)
+          .join('-')}.cjs`;
+        found.set(resolved.path, name);
+        return { path: `./${name}`, external: true };
+      });
+    },
+  };
+}
+
 /** Builds the bundle and makes it current; returns its entry file. */
 export async function buildCliBundle() {
   const { build } = await import('esbuild');
@@ -105,27 +134,41 @@ export async function buildCliBundle() {
   const id = `${builtAt.toString(36)}-${process.pid}`;
   const outDir = join(CLI_OUT_ROOT, id);
   mkdirSync(outDir, { recursive: true });
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: [ENTRY],
-    outfile: join(outDir, 'cli.cjs'),
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    minify: true,
-    metafile: true,
-    logLevel: 'silent',
-    external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
-    plugins: [keepSourceUrls(outDir)],
-  });
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((file) => !file.includes('node_modules/'))
-    // A dependency update rewrites npm's record of the tree.
-    .concat(['package.json', 'node_modules/.package-lock.json']);
+  const lazy = new Map();
+  const built = new Set();
+  const inputs = new Set(['package.json', 'node_modules/.package-lock.json']);
+  const bundle = async (entry, outName) => {
+    const result = await build({
+      absWorkingDir: root,
+      entryPoints: [entry],
+      outfile: join(outDir, outName),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      // import() of a lazy bundle becomes require(), resolved beside this file.
+      supported: { 'dynamic-import': false },
+      minify: true,
+      metafile: true,
+      logLevel: 'silent',
+      external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+      plugins: [lazyImports(outDir, lazy), keepSourceUrls(outDir)],
+    });
+    // A dependency update rewrites npm's record of the tree, which is an input too.
+    for (const file of Object.keys(result.metafile.inputs)) {
+      if (!file.includes('node_modules/')) inputs.add(file);
+    }
+  };
+  await bundle(ENTRY, 'cli.cjs');
+  for (let pending = [...lazy]; pending.length; pending = [...lazy].filter(([p]) => !built.has(p))) {
+    for (const [path, name] of pending) {
+      built.add(path);
+      await bundle(path, name);
+    }
+  }
   const current = join(CLI_OUT_ROOT, 'current.json');
   const temp = `${current}.${process.pid}`;
-  writeFileSync(temp, JSON.stringify({ id, builtAt, inputs }, null, 1));
+  writeFileSync(temp, JSON.stringify({ id, builtAt, inputs: [...inputs] }, null, 1));
   renameSync(temp, current);
   removeOldBuilds(id);
   return join(outDir, 'cli.cjs');
