@@ -5,7 +5,8 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { decideStartMode, findElectronBinary } from './electron-binary.mjs';
-import { buildElectron, buildRenderer } from './build.mjs';
+import { buildElectron } from './build.mjs';
+import { ensureConsoleBuilt } from './console-build.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const extraArgs = process.argv.slice(2);
@@ -27,8 +28,6 @@ function electronBuildIsStale() {
   return ['electron', 'shared'].some((dir) => newest(join(root, dir)) > built);
 }
 
-const hasRenderer = () => existsSync(join(root, 'dist/renderer/index.html'));
-
 /** Runs a child with our stdio, passing on Ctrl-C/SIGTERM, and exits with its status. */
 function run(command, args, env = process.env) {
   const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
@@ -44,20 +43,11 @@ const decision = decideStartMode({ binary: findElectronBinary() });
 try {
   if (decision.mode === 'electron') {
     if (electronBuildIsStale()) await buildElectron();
-    if (!hasRenderer()) buildRenderer();
+    await ensureConsoleBuilt();
     run(decision.path, [root, ...extraArgs], { ...process.env, ELECTRON_RUN_AS_NODE: undefined });
   } else {
+    // `lattice agent` builds the console first when it is missing or stale, then prints its URL.
     console.log(`${decision.reason} — running the agent headless; open the console in a browser:`);
-    if (!hasRenderer()) {
-      try {
-        buildRenderer();
-      } catch (err) {
-        // The agent and the CLI work without it; the browser shows that the console is not built.
-        console.error(
-          `The console could not be built (${err instanceof Error ? err.message : err}); starting anyway.`,
-        );
-      }
-    }
     run(process.execPath, [join(root, 'bin/lattice.mjs'), 'agent', ...extraArgs]);
   }
 } catch (err) {
