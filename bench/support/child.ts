@@ -1,10 +1,10 @@
 // Both sides of the benches' child processes: servers, proxies and clients each run in their own
 // Node process (as the hub, the agent and a visitor do in real life, and so a 10,000-socket client
 // does not share the server's open-file limit), driven over Node's IPC channel.
-// BENCH_PROFILE=DIR runs every child (and the lattice processes, see profileEnv) with --cpu-prof.
+// BENCH_PROFILE=DIR runs every child (and `lattice hub`) with --cpu-prof, profiles written at exit.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const SUPPORT_DIR = new URL('.', import.meta.url).pathname;
 
@@ -24,18 +24,18 @@ export interface BenchChild {
   stop(): Promise<void>;
 }
 
-/** `--cpu-prof` flags for a child named `name`, when BENCH_PROFILE is set. */
-export function profileArgs(name: string): string[] {
+/** `--cpu-prof` flags when BENCH_PROFILE is set (Node names the files CPU.<date>.<pid>.<thread>…). */
+export function profileArgs(): string[] {
   const dir = process.env.BENCH_PROFILE;
   if (!dir) return [];
   mkdirSync(resolve(dir), { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
 }
 
-/** NODE_OPTIONS that profile a `lattice` process (hub, agent) started by a bench. */
-export function profileEnv(name: string): Record<string, string> {
-  const args = profileArgs(name);
-  return args.length ? { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...args].join(' ').trim() } : {};
+/** Which process a profile's pid was: BENCH_PROFILE/processes.txt, one `pid name` a line. */
+export function recordProfiled(pid: number | undefined, name: string): void {
+  const dir = process.env.BENCH_PROFILE;
+  if (dir && pid) appendFileSync(join(resolve(dir), 'processes.txt'), `${pid} ${name}\n`);
 }
 
 /** Forks `bench/support/<file>` with `args`; resolves when it sends `{ ready }`. */
@@ -46,10 +46,11 @@ export function startChild(
 ): Promise<BenchChild> {
   const name = opts.name ?? file.replace(/\.ts$/, '');
   const child: ChildProcess = fork(SUPPORT_DIR + file, [JSON.stringify(args)], {
-    execArgv: ['--import', 'tsx', ...(opts.exposeGc ? ['--expose-gc'] : []), ...profileArgs(name)],
+    execArgv: ['--import', 'tsx', ...(opts.exposeGc ? ['--expose-gc'] : []), ...profileArgs()],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...opts.env },
   });
+  recordProfiled(child.pid, name);
   let next = 1;
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

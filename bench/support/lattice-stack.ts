@@ -13,7 +13,7 @@ import { runLabels, startAgentProcess, type AgentProcess } from '../../test/help
 import { removeLabelled, requireFixtureImages } from '../../test/helpers/docker';
 import { freePort, waitFor } from '../../test/helpers/net';
 import { api, registerUser } from '../../test/integration/hub-fixtures';
-import { profileEnv } from './child';
+import { profileArgs, recordProfiled } from './child';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'lattice.mjs');
@@ -54,6 +54,7 @@ export function startHubProcess(
   const child = spawn(
     process.execPath,
     [
+      ...profileArgs(),
       BIN,
       'hub',
       '--data-dir',
@@ -68,10 +69,11 @@ export function startHubProcess(
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, LATTICE_LOG_LEVEL: 'warn', ...profileEnv('hub') },
+      env: { ...process.env, LATTICE_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  recordProfiled(child.pid, 'hub');
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -132,7 +134,8 @@ export async function startRelayStack(): Promise<RelayStack> {
   };
   try {
     hub = await startHubProcess(hubDir, await freePort(), await freePortBlock(4));
-    agent = await startAgentProcess(agentDir, { ...env, LATTICE_LOG_LEVEL: 'warn', ...profileEnv('agent') });
+    // Not profiled (Node refuses --cpu-prof in NODE_OPTIONS): relay-device.ts runs the same relay code.
+    agent = await startAgentProcess(agentDir, { ...env, LATTICE_LOG_LEVEL: 'warn' });
     const client = AgentClient.connect(agentDir);
     const user = await registerUser(hub);
     const pairingCode = async () =>

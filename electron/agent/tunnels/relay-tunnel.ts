@@ -2,12 +2,19 @@
 // port; for each visitor the hub sends `stream.open`, and the agent dials a new WebSocket to
 // `<hub>/agent/stream/<streamId>` (device token in Authorization) and pipes it to the workload's
 // loopback port. One visitor connection = one WebSocket; backpressure via createWebSocketStream.
+import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import WebSocket, { createWebSocketStream } from 'ws';
 import type { Logger } from 'pino';
-import { LatticeError, MAX_MESSAGE_BYTES, type AgentToHub, type HubToAgent } from '../../../shared';
+import {
+  LatticeError,
+  MAX_MESSAGE_BYTES,
+  type AgentToHub,
+  type ErrorCode,
+  type HubToAgent,
+} from '../../../shared';
 import type { TunnelEndpoint, TunnelOpenRequest, TunnelProvider, TunnelUpdate } from './tunnel-provider';
 
 /** The part of HubLink the relay needs (HubLink satisfies it). */
@@ -56,6 +63,35 @@ export function streamUrl(hubUrl: string, streamId: string): URL {
   url.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   return url;
 }
+
+/**
+ * How far each direction of a stream may run ahead of its reader. createWebSocketStream's default
+ * (16 KiB) is smaller than one socket read (64 KiB), so every message paused the WebSocket and every
+ * write waited for the previous one: the relay moved bulk data at a third of two plain proxies.
+ * Still a bound per stream, so a slow visitor or service holds back the other side.
+ */
+export const STREAM_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Whether no intermediary can read this stream's frames: TLS to the hub, or a hub on loopback.
+ * RFC 6455 masks client frames so that a script cannot make them look like requests to a proxy
+ * that reads the cleartext (§10.3); where nothing can read it, masking only costs a copy and an XOR
+ * of every byte, and the agent sends a zero mask (the MASK bit stays set; the hub skips the XOR).
+ * Over plain ws to another host the mask stays random.
+ */
+export function framesUnreadable(url: URL): boolean {
+  if (url.protocol === 'wss:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+const zeroMask = (mask: Buffer) => mask.fill(0);
+
+const HUB_CODES_KEPT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'relay_ports_exhausted',
+  'quota_exceeded',
+]);
 
 export class RelayTunnelProvider implements TunnelProvider {
   readonly via = 'relay' as const;
@@ -224,7 +260,9 @@ export class RelayTunnelProvider implements TunnelProvider {
       this.replies.delete(msg.requestId);
       clearTimeout(pending.timer);
       if (msg.type === 'relay.error') {
-        pending.reject(new LatticeError('share_failed', `The hub refused the relay: ${msg.error.message}`));
+        // The hub's code where the person can act on it (a full port range, an account cap).
+        const code = HUB_CODES_KEPT.has(msg.error.code) ? msg.error.code : 'share_failed';
+        pending.reject(new LatticeError(code, `The hub refused the relay: ${msg.error.message}`));
       } else {
         pending.resolve({ url: msg.url, publicHost: msg.publicHost, publicPort: msg.publicPort });
       }
@@ -242,11 +280,13 @@ export class RelayTunnelProvider implements TunnelProvider {
   }
 
   private dialStream(streamId: string, req: TunnelOpenRequest): void {
-    const ws = new WebSocket(streamUrl(this.opts.hubUrl, streamId), {
+    const url = streamUrl(this.opts.hubUrl, streamId);
+    const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.deviceToken}` },
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
+      ...(framesUnreadable(url) ? { generateMask: zeroMask } : {}),
     });
     const pair: StreamPair = { ws };
     let set = this.streams.get(req.shareId);
@@ -266,9 +306,13 @@ export class RelayTunnelProvider implements TunnelProvider {
     ws.on('close', forget);
     ws.on('open', () => {
       if (!this.wanted.has(req.shareId)) return ws.terminate();
-      const local = connect({ host: req.localHost, port: req.localPort });
+      // No Nagle: a small reply (a Postgres ReadyForQuery) goes out now, not after the next ACK.
+      const local = connect({ host: req.localHost, port: req.localPort, noDelay: true });
       pair.local = local;
-      const remote = createWebSocketStream(ws);
+      const remote = createWebSocketStream(ws, {
+        readableHighWaterMark: STREAM_BUFFER_BYTES,
+        writableHighWaterMark: STREAM_BUFFER_BYTES,
+      });
       pipeline(remote, local, remote, (err) => {
         if (err) this.opts.logger?.debug({ streamId, err: err.message }, 'relay stream ended');
         local.destroy();
