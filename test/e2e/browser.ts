@@ -1,68 +1,21 @@
 // The browser side of the end-to-end tests: Debian's Chromium through playwright-core, a fresh
 // context per test, screenshots kept (and taken on failure), and the renderer built when stale.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { ensureConsoleBuilt } from '../../scripts/console-build.mjs';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'screenshots');
 const CHROMIUM = process.env.LATTICE_CHROMIUM ?? '/usr/bin/chromium';
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    const st = statSync(path);
-    newest = Math.max(newest, st.isDirectory() ? newestMtime(path) : st.mtimeMs);
-  }
-  return newest;
-}
-
-function rendererIsFresh(): boolean {
-  const index = join(ROOT, 'dist', 'renderer', 'index.html');
-  if (!existsSync(index)) return false;
-  const sources = Math.max(
-    newestMtime(join(ROOT, 'renderer')),
-    newestMtime(join(ROOT, 'shared')),
-    statSync(join(ROOT, 'vite.config.ts')).mtimeMs,
-  );
-  return statSync(index).mtimeMs >= sources;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Builds dist/renderer when it is missing or older than the renderer or shared sources. Test files
- * run in parallel: a lock directory makes one of them build while the others wait for the result.
+ * Builds dist/renderer when it is missing or older than its sources, as `lattice agent` does (one
+ * build path: scripts/console-build.mjs). Test files run in parallel: its lock makes one of them
+ * build while the others wait for the result.
  */
 export async function ensureRendererBuilt(): Promise<void> {
-  if (rendererIsFresh()) return;
-  const lock = join(ROOT, 'dist', '.renderer-build.lock');
-  mkdirSync(dirname(lock), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock left by a killed run is stale after two minutes.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000)
-        rmSync(lock, { recursive: true, force: true });
-      await sleep(250);
-      if (rendererIsFresh()) return;
-    }
-  }
-  try {
-    if (!rendererIsFresh()) {
-      execFileSync(
-        process.execPath,
-        [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'],
-        { cwd: ROOT, stdio: 'inherit' },
-      );
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  await ensureConsoleBuilt({ log: () => undefined });
 }
 
 export async function launchBrowser(): Promise<Browser> {
