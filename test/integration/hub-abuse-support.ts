@@ -102,9 +102,13 @@ export function getOnSocket(raw: RawSocket, path: string): Promise<number> {
     () => {
       const text = raw.received.slice(before);
       const head = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n/.exec(text);
-      const length = /content-length: (\d+)/i.exec(text);
-      if (!head || !length) return raw.closedAt ? Promise.reject(new Error('socket closed')) : undefined;
-      return text.length >= head[0].length + Number(length[1]) ? Number(head[1]) : undefined;
+      const length = head && /content-length: (\d+)/i.exec(head[0]);
+      const chunked = head && /transfer-encoding: chunked/i.test(head[0]);
+      const complete = length
+        ? text.length >= head[0].length + Number(length[1])
+        : chunked && text.endsWith('\r\n0\r\n\r\n');
+      if (head && complete) return Number(head[1]);
+      return raw.closedAt ? Promise.reject(new Error('socket closed')) : undefined;
     },
     10_000,
     10,
