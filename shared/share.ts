@@ -14,14 +14,38 @@ export const EXPIRY_MS: Record<ShareExpiry, number | null> = {
   never: null,
 };
 
+export const ShareKind = z.enum(['postgres', 's3', 'http', 'tcp']);
+export type ShareKind = z.infer<typeof ShareKind>;
+
+/** S3 bucket names as path-style requests carry them (3–63 of a-z 0-9 . -). */
+export const BucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'a bucket name is 3 to 63 characters of a-z, 0-9, "." and "-", starting and ending with a letter or digit',
+  );
+
 export const ShareCreateArgs = z.strictObject({
   workload: WorkloadRef,
   /** Defaults to relay when paired with a hub. */
   via: ShareVia.optional(),
   expires: ShareExpiry.default('24h'),
+  /** Postgres: a read-only role. S3: a key that may only read. */
   readOnly: z.boolean().default(false),
   /** Which published port to share; the template's main port when omitted. */
   port: z.string().optional(),
+  /**
+   * How a custom image's port is shared: `http` (the default, a URL) or `tcp` (raw bytes: Redis,
+   * MySQL, any TCP service). Template ports have their own kind (postgres, s3, http).
+   */
+  kind: z.enum(['tcp', 'http']).optional(),
+  /**
+   * TCP shares: carried as plain TCP even where the hub could wrap it in TLS (for clients that
+   * cannot speak TLS themselves). Shown on the share as `plain`.
+   */
+  plain: z.boolean().optional(),
+  /** S3 shares: the share's key reaches only this bucket. */
+  bucket: BucketName.optional(),
   /** HTTP shares: require these credentials (generated when `true`). */
   basicAuth: z
     .union([
@@ -40,7 +64,7 @@ export const Share = z.object({
   workloadId: z.string(),
   workloadName: z.string(),
   via: ShareVia,
-  kind: z.enum(['postgres', 's3', 'http', 'tcp']),
+  kind: ShareKind,
   status: ShareStatus,
   /** tcp://host:port or https://… */
   url: z.string(),
@@ -49,9 +73,14 @@ export const Share = z.object({
   connectionString: z.string().optional(),
   username: z.string().optional(),
   password: z.string().optional(),
+  /** S3 shares: the key made for this share (never the workload's root key). */
   accessKey: z.string().optional(),
   secretKey: z.string().optional(),
+  /** S3 shares limited to one bucket. */
+  bucket: z.string().optional(),
   readOnly: z.boolean(),
+  /** TCP shares asked to stay plain TCP (no TLS at the hub): said so wherever the share is shown. */
+  plain: z.boolean().optional(),
   basicAuth: z.boolean(),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),

@@ -61,6 +61,17 @@ const enc = encodeURIComponent;
 export const postgresUrl = (c: Credentials, host: string, port: number, query = '') =>
   `postgres://${enc(c.username ?? '')}:${enc(c.password ?? '')}@${host}:${port}/${enc(c.database ?? '')}${query}`;
 
+/**
+ * Where the agent puts a Postgres workload's TLS certificate and key (issued by its own CA) before
+ * the server first starts; the template's command turns TLS on with them.
+ */
+export const POSTGRES_TLS_FILES = {
+  dir: '/etc/lattice/tls',
+  cert: '/etc/lattice/tls/server.crt',
+  key: '/etc/lattice/tls/server.key',
+  ca: '/etc/lattice/tls/ca.crt',
+} as const;
+
 export const TEMPLATES: Record<TemplateId, Template> = {
   postgres: {
     id: 'postgres',
@@ -68,6 +79,7 @@ export const TEMPLATES: Record<TemplateId, Template> = {
     summary: 'A PostgreSQL 16 database with a generated user, database and password.',
     features: [
       'Generated credentials (192-bit password)',
+      'TLS with a certificate from this computer’s own CA',
       'Data kept in a named volume',
       'Ready when it accepts a login',
     ],
@@ -78,6 +90,16 @@ export const TEMPLATES: Record<TemplateId, Template> = {
     volumeTarget: '/var/lib/postgresql/data',
     restart: 'unless-stopped',
     credentials: ['username', 'password', 'database'],
+    // The official image's own command with TLS on: its entrypoint passes the flags to the server.
+    command: [
+      'postgres',
+      '-c',
+      'ssl=on',
+      '-c',
+      `ssl_cert_file=${POSTGRES_TLS_FILES.cert}`,
+      '-c',
+      `ssl_key_file=${POSTGRES_TLS_FILES.key}`,
+    ],
     env: (c) => ({
       POSTGRES_USER: c.username ?? '',
       POSTGRES_PASSWORD: c.password ?? '',

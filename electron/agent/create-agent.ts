@@ -27,6 +27,8 @@ import { createCommandHandlers } from './command-handlers';
 import { HubConnection } from './hub-connection';
 import { HubInventory } from './hub-inventory';
 import { ShareService } from './shares/share-service';
+import { DatabaseTls, type DatabaseWorkload } from './tls/database-tls';
+import { findOwnedContainer } from './docker/owned-containers';
 import { LATTICE_VERSION } from '../../shared/version';
 
 export const DB_FILE = DATA_FILES.db;
@@ -58,6 +60,28 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     },
     logger,
   );
+  // Every Postgres workload serves TLS with a certificate from this computer's own CA.
+  const databaseTls: DatabaseTls = new DatabaseTls({
+    secrets: store.secrets,
+    box,
+    logger: logger.child({ component: 'tls' }),
+    workload: (id): DatabaseWorkload => {
+      const { row, credentials, hostPorts } = workloads.resolve(id);
+      return {
+        id: row.id,
+        name: row.name,
+        template: row.template,
+        status: row.status,
+        credentials,
+        hostPorts,
+      };
+    },
+    workloadIds: () => store.workloads.all().map((w) => w.id),
+    container: async (id) => {
+      const row = store.workloads.byId(id);
+      return row ? (await findOwnedContainer(engine.require(), row, ownerId))?.container : undefined;
+    },
+  });
   const workloads = new WorkloadService({
     store,
     box,
@@ -67,11 +91,15 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     env,
     labels: { ownerId, extraLabels: parseExtraLabels(env.LATTICE_EXTRA_LABELS) },
     lanAccess: () => settings.plain().lanAccess,
+    databaseTls,
+  });
+  bus.on((event) => {
+    if (event.type === 'workload.removed') databaseTls.forget(event.id);
   });
   const reconciler = new Reconciler(store, workloads, engine, ownerId, logger);
   // Built before the hub link starts, so a share command relayed at once finds it in place.
   const shares = new ShareService(
-    { store, box, bus, workloads, settings, hub, logger: logger.child({ component: 'shares' }) },
+    { store, box, bus, workloads, settings, hub, databaseTls, logger: logger.child({ component: 'shares' }) },
     opts.sharing,
   );
 
@@ -117,6 +145,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     inventory.stop();
     await hub.stop();
     await shares.close().catch(() => undefined);
+    databaseTls.close();
     reconciler.close();
     engine.close();
     await workloads.close();
@@ -130,6 +159,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       await reconciler
         .reconcile()
         .catch((err) => logger.warn({ err: (err as Error).message }, 'reconcile failed'));
+      // Databases made before TLS existed get it now; certificates due are renewed (then daily).
+      databaseTls.start();
     }
     inventory.start();
     const paired = settings.hub();

@@ -3,6 +3,7 @@
 // template's health check. Each step first looks for what an earlier, interrupted run left (a
 // container of this workload, found by its labels), so running it again after a crash at any point
 // adopts instead of duplicating.
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { LatticeError, TEMPLATES, type Workload, type WorkloadStatus } from '../../shared';
 import {
@@ -32,8 +33,22 @@ export interface DeployPipelineDeps {
   healthTimeoutMs: number;
   /** Aborted when the agent stops: the row is left in progress and the next start resumes it. */
   signal: AbortSignal;
+  /**
+   * Puts in what the container needs before it starts and checks it after (a Postgres workload's
+   * TLS certificate from the agent CA; see tls/database-tls.ts).
+   */
+  databaseTls?: WorkloadTlsHooks;
   /** Records a status change and tells every console (the workloads service's own setter). */
   setStatus(id: string, status: WorkloadStatus, message?: string | null): WorkloadRow | undefined;
+}
+
+/** The part of tls/database-tls.ts the workloads service calls. */
+export interface WorkloadTlsHooks {
+  beforeStart(workload: WorkloadRow, container: Docker.Container): Promise<void>;
+  /** After the server answers: TLS on and the certificate current (live, no restart). */
+  ensure(workloadId: string): Promise<void>;
+  /** The same, once the server answers (after a start that does not wait for health). */
+  ensureSoon(workloadId: string): void;
 }
 
 /** Runs the pipeline for one intent row; on failure the row is marked `failed` with the reason. */
@@ -86,6 +101,7 @@ export async function runDeployPipeline(initial: WorkloadRow, deps: DeployPipeli
     }
     setStatus(id, 'starting');
     if (!found.info.State.Running) {
+      await deps.databaseTls?.beforeStart(store.workloads.byId(id)!, found.container);
       try {
         await found.container.start();
       } catch (err) {
@@ -115,6 +131,10 @@ export async function runDeployPipeline(initial: WorkloadRow, deps: DeployPipeli
         `${row.name} did not become ready: ${(err as Error).message}${tail ? `. Last log lines: ${tail}` : ''}`,
       );
     }
+    // A container made before TLS existed (recreated from its old row) gets it now, live.
+    await deps.databaseTls
+      ?.ensure(id)
+      .catch((err) => log.warn({ err: (err as Error).message }, 'could not give the database TLS'));
     const done = setStatus(id, 'running')!;
     log.info('workload running');
     return workloadView(done, openWorkloadSecrets(deps.box, done).credentials);

@@ -26,7 +26,7 @@ import {
   type OwnedContainerSummary,
 } from './docker/owned-containers';
 import { planDeploy } from './deploy-plan';
-import { runDeployPipeline } from './deploy-pipeline';
+import { runDeployPipeline, type WorkloadTlsHooks } from './deploy-pipeline';
 import type { EventBus } from './event-bus';
 import type { SecretBox } from './secrets';
 import type { Store, WorkloadRow } from './store';
@@ -50,6 +50,8 @@ export interface WorkloadsDeps {
   labels: LabelContext;
   lanAccess: () => boolean;
   healthTimeoutMs?: number;
+  /** A Postgres workload's TLS certificate in before each start, and TLS on after (tls/database-tls.ts). */
+  databaseTls?: WorkloadTlsHooks;
 }
 
 const IN_PROGRESS: WorkloadStatus[] = ['creating', 'pulling', 'starting'];
@@ -66,6 +68,7 @@ export class WorkloadService {
   private readonly labels: LabelContext;
   private readonly lanAccess: () => boolean;
   private readonly healthTimeoutMs: number;
+  private readonly databaseTls: WorkloadTlsHooks | undefined;
   /** Workloads with an operation in flight; the reconciler leaves them alone. */
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Host ports promised to deploys that have not written their row yet. */
@@ -82,6 +85,7 @@ export class WorkloadService {
     this.labels = deps.labels;
     this.lanAccess = deps.lanAccess;
     this.healthTimeoutMs = deps.healthTimeoutMs ?? 60_000;
+    this.databaseTls = deps.databaseTls;
   }
 
   // ---- views -------------------------------------------------------------------------------
@@ -322,6 +326,7 @@ export class WorkloadService {
       logger: this.logger,
       labels: this.labels,
       healthTimeoutMs: this.healthTimeoutMs,
+      databaseTls: this.databaseTls,
       signal: this.abort.signal,
       setStatus: (id, status, message) => this.setStatus(id, status, message),
     }).finally(() => this.busy.delete(row.id));
@@ -376,12 +381,14 @@ export class WorkloadService {
       const { container, info } = await this.requireContainer(row);
       if (!info.State.Running) {
         this.setStatus(row.id, 'starting');
+        await this.databaseTls?.beforeStart(row, container);
         try {
           await container.start();
         } catch (err) {
           if (dockerStatusCode(err) !== 304) throw this.actionFailed(err, 'start');
         }
       }
+      this.databaseTls?.ensureSoon(row.id);
       return this.view(this.setStatus(row.id, 'running')!);
     });
   }
@@ -415,6 +422,7 @@ export class WorkloadService {
       } catch (err) {
         throw this.actionFailed(err, 'restart');
       }
+      this.databaseTls?.ensureSoon(row.id);
       return this.view(this.setStatus(row.id, 'running')!);
     });
   }

@@ -64,7 +64,11 @@ describe('sharing Postgres through the hub relay', () => {
     const cs = new URL(s.connectionString!);
     assert.equal(cs.hostname, '127.0.0.1');
     assert.equal(Number(cs.port), s.publicPort);
-    assert.equal(cs.searchParams.get('sslmode'), 'disable', 'the fixture offers no TLS, so none is claimed');
+    assert.equal(
+      cs.searchParams.get('sslmode'),
+      'require',
+      'the agent gave the database TLS; the string asks for it',
+    );
     assert.notEqual(
       decodeURIComponent(cs.username),
       new URL(owner.connectionString).username,
@@ -80,6 +84,20 @@ describe('sharing Postgres through the hub relay', () => {
     });
     assert.equal(psql.code, 0, psql.stderr);
     assert.match(psql.stdout, /psql-1\npsql-2/);
+    const ssl = await run(PSQL, [
+      '-X',
+      '-qAt',
+      s.connectionString!,
+      '-c',
+      'set role none', // the share group may not read its login role's pg_stat_ssl row
+      '-c',
+      'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
+    ]);
+    assert.equal(
+      ssl.stdout.trim(),
+      't',
+      `psql's session through the relay is TLS to the container: ${ssl.stderr}`,
+    );
 
     const client = await pgConnect(s.connectionString!);
     try {

@@ -73,6 +73,9 @@ export async function startFixturePostgres(): Promise<FixturePostgres> {
 
 /** Connects with a connection string; the client's errors after connecting are collected, not thrown. */
 export async function pgConnect(connectionString: string): Promise<pg.Client & { lastError?: Error }> {
+  // node-postgres reads sslmode=require as verify-full unless told to follow libpq (the share's
+  // server has a certificate from the agent's own CA, which require encrypts to without verifying).
+  if (/[?&]sslmode=require\b/.test(connectionString)) connectionString += '&uselibpqcompat=true';
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 }) as pg.Client & {
     lastError?: Error;
   };

@@ -33,6 +33,8 @@ const row = (over: Partial<ShareRow>): ShareRow => ({
   publicPort: 20001,
   readOnly: false,
   basicAuth: false,
+  plain: false,
+  bucket: null,
   roleName: 'lattice_sh_1',
   sealed: null,
   message: null,
@@ -63,6 +65,24 @@ describe('share targets', () => {
     });
     assert.equal(pickShareTarget(minio, '9001').hostPort, 19001);
   });
+  test('a custom image port is shared as TCP when asked; a template port keeps its own kind', () => {
+    const redis = workload({ template: 'custom', ports: [port(6379, 16379)] });
+    assert.equal(pickShareTarget(redis, undefined, 'tcp').kind, 'tcp');
+    assert.equal(pickShareTarget(redis, '6379', 'http').kind, 'http');
+    const pg = workload({ ports: [port(5432, 15432, 'postgres')] });
+    assert.equal(pickShareTarget(pg, undefined, 'postgres').kind, 'postgres', 'repeating its kind is fine');
+    assert.throws(
+      () => pickShareTarget(pg, undefined, 'tcp'),
+      (e: Error & { code?: string; field?: string }) =>
+        e.code === 'invalid_argument' && /shared as postgres/.test(e.message),
+    );
+    const minio = workload({
+      template: 'minio',
+      ports: [port(9000, 19000, 's3'), port(9001, 19001, 'console')],
+    });
+    assert.equal(pickShareTarget(minio, 'console', 'tcp').kind, 'tcp', 'a web port may go as TCP');
+    assert.throws(() => pickShareTarget(minio, 's3', 'http'), /shared as s3/);
+  });
   test('custom images are shared as HTTP; unknown ports are named in the error', () => {
     const web = workload({ template: 'custom', ports: [port(80, 18080), port(443, 18443)] });
     assert.deepEqual(pickShareTarget(web, undefined), {
@@ -81,32 +101,51 @@ describe('share targets', () => {
 });
 
 describe('share views', () => {
-  test('a postgres share carries the role, not the owner, and claims TLS only when offered', () => {
-    const plain = shareView(row({}), { password: 'pw', database: 'db_1', tls: false }, undefined);
-    assert.equal(plain.connectionString, 'postgres://lattice_sh_1:pw@hub.example:20001/db_1?sslmode=disable');
-    assert.equal(plain.username, 'lattice_sh_1');
-    const tls = shareView(row({}), { password: 'pw', database: 'db_1', tls: true }, undefined);
-    assert.match(tls.connectionString!, /\?sslmode=require$/);
-    const reopening = shareView(
-      row({ url: null, publicHost: null, publicPort: null, status: 'reopening' }),
-      { password: 'pw' },
-      undefined,
-    );
+  test('a postgres share carries the role, not the owner, and always asks for TLS', () => {
+    const share = shareView(row({}), { password: 'pw', database: 'db_1', tls: true });
+    assert.equal(share.connectionString, 'postgres://lattice_sh_1:pw@hub.example:20001/db_1?sslmode=require');
+    assert.equal(share.username, 'lattice_sh_1');
+    // A share made before the agent gave its databases TLS: the agent turns TLS on when it re-opens it.
+    const older = shareView(row({}), { password: 'pw', database: 'db_1', tls: false });
+    assert.doesNotMatch(older.connectionString!, /sslmode=disable/);
+    assert.match(older.connectionString!, /\?sslmode=require$/);
+    const reopening = shareView(row({ url: null, publicHost: null, publicPort: null, status: 'reopening' }), {
+      password: 'pw',
+    });
     assert.equal(reopening.connectionString, undefined, 'no address is shown before there is one');
   });
-  test('an s3 share is an HTTP endpoint with keys; an http share shows its basic-auth credentials', () => {
-    const s3 = shareView(row({ kind: 's3', roleName: null }), {}, { username: 'AKEY', password: 'SKEY' });
-    assert.equal(s3.url, 'http://hub.example:20001');
-    assert.equal(s3.accessKey, 'AKEY');
-    assert.equal(s3.secretKey, 'SKEY');
+  test('an s3 share is an endpoint with its own key, https when the tunnel speaks TLS; an http share shows its basic-auth credentials', () => {
+    const key = { accessKeyId: 'LSSHAREKEY', secretAccessKey: 'share-secret' };
+    const s3 = shareView(row({ kind: 's3', roleName: null, bucket: 'photos', readOnly: true }), { s3: key });
+    assert.equal(s3.url, 'http://hub.example:20001', 'a plain relay port');
+    assert.equal(s3.accessKey, 'LSSHAREKEY');
+    assert.equal(s3.secretKey, 'share-secret');
+    assert.equal(s3.bucket, 'photos');
+    assert.equal(s3.readOnly, true);
+    assert.equal(
+      shareView(row({ kind: 's3', roleName: null, url: 'tls://hub.example:20001' }), { s3: key }).url,
+      'https://hub.example:20001',
+    );
+    assert.equal(
+      shareView(row({ kind: 's3', roleName: null, url: 'https://files.ngrok.app' }), { s3: key }).url,
+      'https://files.ngrok.app',
+    );
     const http = shareView(
       row({ kind: 'http', roleName: null, url: 'http://hub.example:20001', basicAuth: true }),
-      { basicAuth: { username: 'visitor', password: 'secret-pass' } },
-      undefined,
+      {
+        basicAuth: { username: 'visitor', password: 'secret-pass' },
+      },
     );
     assert.equal(http.username, 'visitor');
     assert.equal(http.password, 'secret-pass');
     assert.equal(http.connectionString, undefined);
+  });
+  test('a TCP share says whether it asked to stay plain; other kinds do not carry the flag', () => {
+    const tcp = shareView(row({ kind: 'tcp', roleName: null, plain: true }), {});
+    assert.equal(tcp.plain, true);
+    assert.equal(tcp.url, 'tcp://hub.example:20001');
+    assert.equal(shareView(row({ kind: 'tcp', roleName: null }), {}).plain, false);
+    assert.equal(shareView(row({ kind: 'http', roleName: null }), {}).plain, undefined);
   });
 });
 
@@ -210,7 +249,7 @@ describe('CLI formatting', () => {
   });
   test('the share table lists what to hand over', () => {
     assert.match(shareTable([]), /No shares/);
-    const table = shareTable([shareView(row({}), { password: 'pw', database: 'd' }, undefined)]);
+    const table = shareTable([shareView(row({}), { password: 'pw', database: 'd' })]);
     assert.match(
       table,
       /^ID\s+WORKLOAD\s+VIA\s+STATUS\s+EXPIRES\s+URL\nsh_1\s+db\s+relay\s+active\s+never\s+tcp:\/\/hub.example:20001$/,

@@ -10,6 +10,9 @@ interface ShareFlags extends CommonFlags {
   readOnly?: boolean;
   basicAuth?: boolean;
   port?: string;
+  kind?: 'tcp' | 'http';
+  plain?: boolean;
+  bucket?: string;
 }
 
 /** "in 23h 59m", "in 6d 23h", "never", "expired". */
@@ -36,11 +39,13 @@ export function shareSummary(s: Share): string {
   if (s.kind === 's3') {
     row('access key', s.accessKey);
     row('secret key', s.secretKey);
+    row('bucket', s.bucket);
   } else if (s.kind === 'http' && s.basicAuth) {
     row('user', s.username);
     row('password', s.password);
   }
   if (s.readOnly) row('access', 'read-only');
+  if (s.kind === 'tcp') row('transport', s.plain ? 'plain TCP (asked with --plain)' : 'TCP');
   row('expires at', s.expiresAt ?? 'never');
   row('share id', s.id);
   if (s.message) row('note', s.message);
@@ -78,9 +83,17 @@ export function registerShareCommands(program: Command): void {
       .addOption(
         new Option('--expires <when>', 'when the share ends').choices(ShareExpiry.options).default('24h'),
       )
-      .option('--read-only', 'Postgres: the share may read but not write')
+      .option('--read-only', 'Postgres and S3: the share may read but not write')
       .option('--basic-auth', 'HTTP: require a generated user name and password')
-      .option('--port <port>', 'which port to share (a port name like s3 or console, or a container port)'),
+      .option('--port <port>', 'which port to share (a port name like s3 or console, or a container port)')
+      .addOption(
+        new Option(
+          '--kind <kind>',
+          'custom images: share the port as tcp (Redis, MySQL, …) or http (the default)',
+        ).choices(['tcp', 'http']),
+      )
+      .option('--plain', 'TCP: stay plain TCP, no TLS at the hub (for clients that cannot speak TLS)')
+      .option('--bucket <bucket>', 'S3: the share reaches only this bucket'),
   ).action(
     action(async (name: string, flags: ShareFlags) => {
       const share = await connect(flags).command('share.create', {
@@ -90,6 +103,9 @@ export function registerShareCommands(program: Command): void {
         readOnly: flags.readOnly === true,
         port: flags.port,
         basicAuth: flags.basicAuth === true ? true : undefined,
+        kind: flags.kind,
+        plain: flags.plain === true ? true : undefined,
+        bucket: flags.bucket,
       });
       if (flags.json) printJson(share);
       else console.log(shareSummary(share));

@@ -1,8 +1,9 @@
 // share.create / share.revoke / share.list, built by createAgent from the agent's own parts.
 // A share is: a row (intent first), a tunnel (hub relay or ngrok), and for
-// Postgres its own database role. Revoking or expiring one closes the tunnel (cutting every visitor)
-// and drops the role; on start and wake the shares that have not expired are re-opened, on the same
-// public port where the provider allows it.
+// Postgres its own database role (on a server the agent has given TLS), for S3 its own key checked
+// by an S3 front in this process. Revoking or expiring one closes the tunnel (cutting every visitor)
+// and drops the role or the key; on start and wake the shares that have not expired are re-opened,
+// on the same public port where the provider allows it.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
@@ -37,6 +38,7 @@ import {
   shareRoleName,
   type PgOwner,
 } from './postgres-share-role';
+import { newS3ShareKey, S3ShareProxy } from './s3-share-proxy';
 import { pickShareTarget } from './share-target';
 import { shareView, type ShareSecrets } from './share-view';
 
@@ -53,6 +55,8 @@ export interface ShareServiceDeps {
   settings: Pick<SettingsService, 'ngrokAuthtoken'>;
   /** The relay provider rides on the current hub link and follows it through pairing and unpairing. */
   hub: Pick<HubConnection, 'current' | 'onChange'>;
+  /** Gives a Postgres workload's server TLS with the agent CA's certificate, if it has none yet. */
+  databaseTls: { ensure(workloadId: string): Promise<void> };
   logger: Logger;
 }
 
@@ -84,6 +88,9 @@ export class ShareService {
   private readonly workloads: ShareServiceDeps['workloads'];
   private readonly settings: ShareServiceDeps['settings'];
   private readonly hub: ShareServiceDeps['hub'];
+  private readonly databaseTls: ShareServiceDeps['databaseTls'];
+  /** The S3 fronts of open S3 shares: each listens on loopback and is its share's tunnel end. */
+  private readonly s3Fronts = new Map<string, S3ShareProxy>();
   private readonly ngrok: NgrokTunnelProvider;
   private relay: RelayTunnelProvider | undefined;
   private relayUnsubscribe: (() => void)[] = [];
@@ -109,6 +116,7 @@ export class ShareService {
     this.workloads = deps.workloads;
     this.settings = deps.settings;
     this.hub = deps.hub;
+    this.databaseTls = deps.databaseTls;
     this.now = opts.now ?? Date.now;
     this.ngrok = new NgrokTunnelProvider({
       authtoken: () => this.settings.ngrokAuthtoken(),
@@ -140,9 +148,23 @@ export class ShareService {
         `Workload ${workload.name} is ${workload.status}; start it before sharing it`,
       );
     }
-    const target = pickShareTarget(workload, args.port);
-    if (args.readOnly && target.kind !== 'postgres') {
-      throw new LatticeError('invalid_argument', 'Read-only applies to Postgres shares only', 'readOnly');
+    const target = pickShareTarget(workload, args.port, args.kind);
+    if (args.readOnly && target.kind !== 'postgres' && target.kind !== 's3') {
+      throw new LatticeError(
+        'invalid_argument',
+        'Read-only applies to Postgres and S3 shares only',
+        'readOnly',
+      );
+    }
+    if (args.bucket !== undefined && target.kind !== 's3') {
+      throw new LatticeError('invalid_argument', 'A bucket applies to S3 shares only', 'bucket');
+    }
+    if (args.plain && target.kind !== 'tcp') {
+      throw new LatticeError(
+        'invalid_argument',
+        `--plain applies to TCP shares only; a ${target.kind} share carries its own protection`,
+        'plain',
+      );
     }
     if (args.basicAuth && target.kind !== 'http') {
       throw new LatticeError(
@@ -172,6 +194,7 @@ export class ShareService {
     } else if (args.basicAuth) {
       secrets.basicAuth = { username: args.basicAuth.username, password: args.basicAuth.password };
     }
+    if (target.kind === 's3') secrets.s3 = newS3ShareKey();
 
     // Intent first: a crash from here on leaves an `opening` row that the next start cleans up.
     this.creating.add(id);
@@ -189,6 +212,8 @@ export class ShareService {
       publicPort: null,
       readOnly: args.readOnly,
       basicAuth: !!secrets.basicAuth,
+      plain: target.kind === 'tcp' && !!args.plain,
+      bucket: target.kind === 's3' ? (args.bucket ?? null) : null,
       // Recorded before the role exists, so a crash after CREATE ROLE still finds it to drop.
       roleName: target.kind === 'postgres' ? shareRoleName(id) : null,
       sealed: this.seal(id, secrets),
@@ -201,13 +226,27 @@ export class ShareService {
     const owner =
       target.kind === 'postgres' ? this.ownerOf(resolved.credentials, target.hostPort) : undefined;
     try {
-      endpoint = await provider.open(
-        this.tunnelRequest(id, target.kind, target.hostPort, secrets, expiresAt),
-      );
+      // A database share crosses the internet: its server gets TLS first, or there is no share.
+      if (owner) {
+        try {
+          await this.databaseTls.ensure(workload.id);
+        } catch (err) {
+          throw asShareFailed(err, `Could not give ${workload.name} TLS for the share`);
+        }
+      }
+      const localPort =
+        target.kind === 's3'
+          ? await this.startS3Front(id, secrets, resolved.credentials, target.hostPort, {
+              readOnly: args.readOnly,
+              bucket: args.bucket,
+            })
+          : target.hostPort;
+      endpoint = await provider.open(this.tunnelRequest(id, target.kind, localPort, secrets, expiresAt));
       this.open.add(id);
       if (owner) {
         try {
           secrets.tls = await serverOffersTls(owner);
+          if (!secrets.tls) throw new Error('the server still offers no TLS');
           const role = await createShareRole(owner, {
             shareId: id,
             readOnly: args.readOnly,
@@ -237,9 +276,10 @@ export class ShareService {
       );
       return share;
     } catch (err) {
-      // No half-made share: no tunnel, no role, no row.
+      // No half-made share: no tunnel, no front, no role, no row.
       this.open.delete(id);
       await provider.close(id).catch(() => undefined);
+      await this.stopS3Front(id);
       if (roleName && owner) await dropShareRole(owner, roleName).catch(() => undefined);
       this.repo.delete(id);
       this.logger.warn({ workload: workload.name, via, err: (err as Error).message }, 'share failed');
@@ -295,6 +335,7 @@ export class ShareService {
     // Tunnels close with the agent; the rows stay and re-open (same address) at the next start.
     await this.ngrok.closeAll();
     this.detachRelay();
+    await Promise.all([...this.s3Fronts.keys()].map((id) => this.stopS3Front(id)));
     this.open.clear();
   }
 
@@ -319,9 +360,27 @@ export class ShareService {
     if (this.open.has(id)) return;
     let target;
     let secrets: ShareSecrets;
+    let localPort: number;
     try {
-      target = pickShareTarget(this.workloads.resolve(row.workloadId).workload, String(row.containerPort));
+      const resolved = this.workloads.resolve(row.workloadId);
+      target = pickShareTarget(resolved.workload, String(row.containerPort));
       secrets = this.unseal(row);
+      if (row.kind === 'postgres' && row.roleName) await this.reopenDatabaseTls(row, secrets);
+      localPort = target.hostPort;
+      if (row.kind === 's3') {
+        if (!secrets.s3) {
+          // A share from before per-share keys handed out the root key: it gets its own key now.
+          secrets.s3 = newS3ShareKey();
+          this.repo.update(id, { sealed: this.seal(id, secrets) });
+          this.logger.warn({ shareId: id }, 'an S3 share made before per-share keys got its own key');
+        }
+        localPort =
+          this.s3Fronts.get(id)?.port ??
+          (await this.startS3Front(id, secrets, resolved.credentials, target.hostPort, {
+            readOnly: row.readOnly,
+            bucket: row.bucket ?? undefined,
+          }));
+      }
     } catch (err) {
       this.setStatus(id, 'failed', `Cannot re-open: ${(err as Error).message}`);
       return;
@@ -329,7 +388,7 @@ export class ShareService {
     const req = this.tunnelRequest(
       id,
       row.kind,
-      target.hostPort,
+      localPort,
       secrets,
       row.expiresAt,
       row.publicPort ?? undefined,
@@ -351,6 +410,25 @@ export class ShareService {
       this.applyEndpoint(id, endpoint);
     } catch (err) {
       this.setStatus(id, 'failed', (err as Error).message);
+    }
+  }
+
+  /**
+   * A database share's string asks for TLS: make sure the server gives it (a share from before TLS
+   * existed turns it on here). Failing that, the share still re-opens; its status says why logins fail.
+   */
+  private async reopenDatabaseTls(row: ShareRow, secrets: ShareSecrets): Promise<void> {
+    try {
+      await this.databaseTls.ensure(row.workloadId);
+      if (!secrets.tls) {
+        secrets.tls = true;
+        this.repo.update(row.id, { sealed: this.seal(row.id, secrets) });
+      }
+    } catch (err) {
+      this.logger.warn(
+        { shareId: row.id, err: (err as Error).message },
+        'the shared database could not be given TLS; its connection string asks for it',
+      );
     }
   }
 
@@ -398,6 +476,8 @@ export class ShareService {
       .catch((err) =>
         this.logger.warn({ shareId: id, err: (err as Error).message }, 'closing the tunnel failed'),
       );
+    // The share's S3 key dies with its front.
+    await this.stopS3Front(id);
     const wasVisible = !GONE.has(row.status);
     if (row.roleName) {
       try {
@@ -490,7 +570,7 @@ export class ShareService {
   private tunnelRequest(
     shareId: string,
     kind: ShareRow['kind'],
-    hostPort: number,
+    localPort: number,
     secrets: ShareSecrets,
     expiresAt: string | null,
     preferredPort?: number,
@@ -500,7 +580,7 @@ export class ShareService {
       kind: kind === 'http' ? 'http' : 'tcp',
       // Workload ports are published on 127.0.0.1 (or every interface with LAN access): loopback reaches both.
       localHost: '127.0.0.1',
-      localPort: hostPort,
+      localPort,
       basicAuth: secrets.basicAuth,
       expiresAt,
       preferredPort,
@@ -531,15 +611,48 @@ export class ShareService {
   }
 
   private view(row: ShareRow): Share {
-    let creds: Credentials | undefined;
-    if (row.kind === 's3') {
-      try {
-        creds = this.workloads.resolve(row.workloadId).credentials;
-      } catch {
-        creds = undefined;
-      }
+    return shareView(row, this.unseal(row));
+  }
+
+  /**
+   * Starts the S3 front of a share: visitors sign with the share's key, the front re-signs with the
+   * workload's root key toward its loopback port. Returns the front's port, the tunnel's local end.
+   */
+  private async startS3Front(
+    id: string,
+    secrets: ShareSecrets,
+    root: Credentials,
+    hostPort: number,
+    scope: { readOnly: boolean; bucket?: string },
+  ): Promise<number> {
+    if (!secrets.s3) throw new LatticeError('internal', 'An S3 share without its key');
+    if (!root.username || !root.password) {
+      throw new LatticeError('share_failed', 'The workload has no stored S3 root key to sign requests with');
     }
-    return shareView(row, this.unseal(row), creds);
+    await this.stopS3Front(id);
+    const front = await S3ShareProxy.start({
+      key: secrets.s3,
+      scope,
+      upstream: {
+        host: '127.0.0.1',
+        port: hostPort,
+        key: { accessKeyId: root.username, secretAccessKey: root.password },
+      },
+      logger: this.logger.child({ shareId: id }),
+    });
+    this.s3Fronts.set(id, front);
+    return front.port;
+  }
+
+  private async stopS3Front(id: string): Promise<void> {
+    const front = this.s3Fronts.get(id);
+    if (!front) return;
+    this.s3Fronts.delete(id);
+    await front
+      .close()
+      .catch((err) =>
+        this.logger.warn({ shareId: id, err: (err as Error).message }, 'closing the S3 front failed'),
+      );
   }
 
   private seal(id: string, secrets: ShareSecrets): string {

@@ -11,9 +11,11 @@ export interface ShareTarget {
 
 /**
  * `port` is a template port name (`postgres`, `s3`, `console`) or a container port number; omitted,
- * the template's main port (the first one a custom image publishes). Custom images are shared as HTTP.
+ * the template's main port (the first one a custom image publishes). A custom image's port is shared
+ * as `kind` (HTTP unless asked for TCP); a template's port has its own kind, which `kind` may only
+ * repeat (or, for a template's web port, turn into TCP).
  */
-export function pickShareTarget(workload: Workload, port: string | undefined): ShareTarget {
+export function pickShareTarget(workload: Workload, port: string | undefined, kind?: ShareKind): ShareTarget {
   const published = workload.ports.filter((p) => p.protocol === 'tcp');
   if (published.length === 0) {
     throw new LatticeError(
@@ -40,10 +42,18 @@ export function pickShareTarget(workload: Workload, port: string | undefined): S
     );
   }
   const templatePort = templatePorts.find((t) => t.container === chosen.container || t.name === chosen.name);
+  const own = templatePort?.kind;
+  if (kind !== undefined && own !== undefined && kind !== own && !(own === 'http' && kind === 'tcp')) {
+    throw new LatticeError(
+      'invalid_argument',
+      `The ${templatePort!.name} port of ${workload.name} is shared as ${own}; --kind tcp|http applies to custom images and web ports`,
+      'kind',
+    );
+  }
   return {
     portName: chosen.name ?? templatePort?.name ?? null,
     containerPort: chosen.container,
     hostPort: chosen.host,
-    kind: templatePort?.kind ?? 'http',
+    kind: kind ?? own ?? 'http',
   };
 }

@@ -1,5 +1,6 @@
-// What a share shows to its owner: the ready-to-paste address with the credentials a client needs.
-import { postgresUrl, type Credentials, type Share } from '../../../shared';
+// What a share shows to its owner: the ready-to-paste address with the credentials a client needs —
+// always the share's own (its database role, its S3 key), never the workload's.
+import { postgresUrl, type Share } from '../../../shared';
 import type { ShareRow } from '../store';
 
 /** The secrets of a share, sealed in its row. */
@@ -7,22 +8,32 @@ export interface ShareSecrets {
   /** The share role's password (postgres). */
   password?: string;
   database?: string;
-  /** Whether the database server offered TLS when the share was made. */
+  /** Whether the database server offered TLS when the share was made (shares made before TLS was on). */
   tls?: boolean;
   basicAuth?: { username: string; password: string };
+  /** The key pair made for an S3 share; visitors sign with it, the agent re-signs with the root key. */
+  s3?: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** An S3 endpoint is HTTP whatever the tunnel carries (the relay and ngrok carry it as TCP). */
-function httpUrlOf(row: ShareRow): string {
-  if (row.url?.startsWith('http')) return row.url;
-  return `http://${row.publicHost}:${row.publicPort}`;
+/**
+ * An S3 endpoint is HTTP carried by a TCP tunnel; it is `https` when the tunnel's public side speaks
+ * TLS (an https:// or tls:// address from the provider), plain `http` otherwise.
+ */
+function s3EndpointOf(row: ShareRow): string {
+  if (row.url?.startsWith('https://') || row.url?.startsWith('http://')) return row.url.replace(/\/+$/, '');
+  const scheme = row.url?.startsWith('tls://') ? 'https' : 'http';
+  return `${scheme}://${row.publicHost}:${row.publicPort}`;
 }
 
-export function shareView(
-  row: ShareRow,
-  secrets: ShareSecrets,
-  workloadCreds: Credentials | undefined,
-): Share {
+/**
+ * Postgres shares always ask for TLS: the agent's CA gives every database it runs a certificate
+ * (shares are refused where it cannot), so `require` encrypts the whole way even when nothing in
+ * between holds a certificate. libpq 15 and later understand it; node-postgres reads it as
+ * verify-full unless `uselibpqcompat=true` is added (see docs/postgres-tls.md).
+ */
+export const SHARE_SSLMODE = 'require';
+
+export function shareView(row: ShareRow, secrets: ShareSecrets): Share {
   const share: Share = {
     id: row.id,
     workloadId: row.workloadId,
@@ -39,25 +50,27 @@ export function shareView(
   };
   if (row.publicPort !== null) share.publicPort = row.publicPort;
   if (row.message) share.message = row.message;
+  if (row.kind === 'tcp') share.plain = row.plain;
   const reachable = row.url !== null && row.publicHost !== null && row.publicPort !== null;
 
   if (row.kind === 'postgres' && row.roleName && secrets.password) {
     share.username = row.roleName;
     share.password = secrets.password;
     if (reachable) {
-      // Never claim TLS the server does not offer: require it only when it is there.
-      const query = secrets.tls ? '?sslmode=require' : '?sslmode=disable';
       share.connectionString = postgresUrl(
         { username: row.roleName, password: secrets.password, database: secrets.database },
         row.publicHost!,
         row.publicPort!,
-        query,
+        `?sslmode=${SHARE_SSLMODE}`,
       );
     }
   } else if (row.kind === 's3') {
-    if (reachable) share.url = httpUrlOf(row);
-    if (workloadCreds?.username) share.accessKey = workloadCreds.username;
-    if (workloadCreds?.password) share.secretKey = workloadCreds.password;
+    if (reachable) share.url = s3EndpointOf(row);
+    if (secrets.s3) {
+      share.accessKey = secrets.s3.accessKeyId;
+      share.secretKey = secrets.s3.secretAccessKey;
+    }
+    if (row.bucket) share.bucket = row.bucket;
   } else if (row.kind === 'http' && secrets.basicAuth) {
     share.username = secrets.basicAuth.username;
     share.password = secrets.basicAuth.password;

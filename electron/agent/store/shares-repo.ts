@@ -20,6 +20,10 @@ export interface ShareRow {
   publicPort: number | null;
   readOnly: boolean;
   basicAuth: boolean;
+  /** TCP shares: stay plain TCP even where the hub could add TLS (0003-share-options.sql). */
+  plain: boolean;
+  /** S3 shares: the one bucket the share's key reaches, or null for all. */
+  bucket: string | null;
   roleName: string | null;
   sealed: string | null;
   message: string | null;
@@ -41,6 +45,8 @@ interface RawRow {
   public_port: number | null;
   read_only: number;
   basic_auth: number;
+  plain: number;
+  bucket: string | null;
   role_name: string | null;
   sealed: string | null;
   message: string | null;
@@ -62,6 +68,8 @@ const fromRaw = (r: RawRow): ShareRow => ({
   publicPort: r.public_port,
   readOnly: r.read_only === 1,
   basicAuth: r.basic_auth === 1,
+  plain: r.plain === 1,
+  bucket: r.bucket,
   roleName: r.role_name,
   sealed: r.sealed,
   message: r.message,
@@ -83,6 +91,8 @@ const COLUMNS: Record<keyof ShareRow, string> = {
   publicPort: 'public_port',
   readOnly: 'read_only',
   basicAuth: 'basic_auth',
+  plain: 'plain',
+  bucket: 'bucket',
   roleName: 'role_name',
   sealed: 'sealed',
   message: 'message',

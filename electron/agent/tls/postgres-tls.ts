@@ -14,23 +14,16 @@ import type Docker from 'dockerode';
 import pg from 'pg';
 import * as tar from 'tar-stream';
 import type { Logger } from 'pino';
+import { POSTGRES_TLS_FILES, TEMPLATES } from '../../../shared';
 import type { SecretBox } from '../secrets';
 import { needsRenewal, type AgentCa, type IssuedCert, type SecretSlot } from './agent-ca';
 
-export const PG_TLS_DIR = '/etc/lattice/tls';
-export const PG_CERT_FILE = `${PG_TLS_DIR}/server.crt`;
-export const PG_KEY_FILE = `${PG_TLS_DIR}/server.key`;
-export const PG_CA_FILE = `${PG_TLS_DIR}/ca.crt`;
+export const PG_TLS_DIR = POSTGRES_TLS_FILES.dir;
+export const PG_CERT_FILE = POSTGRES_TLS_FILES.cert;
+export const PG_KEY_FILE = POSTGRES_TLS_FILES.key;
 
-/** Server flags of the Postgres template: TLS on, with the files put in by installServerTls. */
-export const POSTGRES_TLS_FLAGS = [
-  '-c',
-  'ssl=on',
-  '-c',
-  `ssl_cert_file=${PG_CERT_FILE}`,
-  '-c',
-  `ssl_key_file=${PG_KEY_FILE}`,
-];
+/** Server flags of the Postgres template (after `postgres`): TLS on, with the files install() puts in. */
+export const POSTGRES_TLS_FLAGS = TEMPLATES.postgres.command!.slice(1);
 
 /** The user the official image (and images honouring its contract) runs the server as. */
 const UPSTREAM_POSTGRES_ID = { uid: 999, gid: 999 };

@@ -56,6 +56,10 @@ function ShareCard({ share, now }: { share: Share; now: number }) {
           <strong>{share.via === 'relay' ? 'Hub relay' : 'ngrok'}</strong> · {share.kind}
           {share.readOnly && ' · read-only'}
           {share.basicAuth && ' · basic auth'}
+          {share.bucket && ` · bucket ${share.bucket}`}
+          {share.kind === 'tcp' && (
+            <span data-testid="share-transport">{share.plain ? ' · plain TCP (no TLS)' : ' · TCP'}</span>
+          )}
         </span>
         <span
           className={`badge badge-${share.status === 'active' ? 'running' : share.status === 'failed' ? 'failed' : 'pending'}`}
@@ -81,9 +85,14 @@ function ShareCard({ share, now }: { share: Share; now: number }) {
           </code>
         </p>
       )}
+      {share.kind === 'postgres' && (
+        <p className="small muted">
+          Encrypted: the database serves TLS with a certificate from this computer.
+        </p>
+      )}
       {share.accessKey && (
-        <p className="small">
-          Access key <code className="mono">{share.accessKey}</code>
+        <p className="small" data-testid="share-s3-key">
+          This share’s own key — access key <code className="mono">{share.accessKey}</code>
           {share.secretKey && (
             <>
               {' '}
@@ -128,6 +137,9 @@ export function SharePanel({ workload }: { workload: Workload }) {
   const [readOnly, setReadOnly] = useState(false);
   const [basicAuth, setBasicAuth] = useState(true);
   const [port, setPort] = useState('');
+  const [kind, setKind] = useState<'http' | 'tcp'>('http');
+  const [plain, setPlain] = useState(false);
+  const [bucket, setBucket] = useState('');
   const [error, setError] = useState<ErrorBody | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -137,8 +149,10 @@ export function SharePanel({ workload }: { workload: Workload }) {
   const portChoices = workload.ports.filter((p) => p.protocol === 'tcp');
   const portKey = (p: Workload['ports'][number]) => p.name ?? String(p.container);
   const chosen = portChoices.find((p) => portKey(p) === port) ?? portChoices[0];
+  const isCustom = workload.template === 'custom';
   const isHttp =
-    workload.template === 'custom' || (workload.template === 'minio' && chosen?.name === 'console');
+    (isCustom && kind === 'http') || (workload.template === 'minio' && chosen?.name === 'console');
+  const isS3 = workload.template === 'minio' && chosen?.name !== 'console';
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -148,9 +162,12 @@ export function SharePanel({ workload }: { workload: Workload }) {
       workload: workload.name,
       via,
       expires,
-      readOnly: workload.template === 'postgres' ? readOnly : undefined,
+      readOnly: workload.template === 'postgres' || isS3 ? readOnly : undefined,
       port: port || undefined,
       basicAuth: isHttp ? basicAuth : undefined,
+      kind: isCustom ? kind : undefined,
+      plain: isCustom && kind === 'tcp' && plain ? true : undefined,
+      bucket: isS3 && bucket.trim() ? bucket.trim() : undefined,
     });
     setBusy(false);
     if (res.ok) useLattice.getState().upsertShare(res.value);
@@ -232,7 +249,46 @@ export function SharePanel({ workload }: { workload: Workload }) {
               </div>
             )}
           </div>
-          {workload.template === 'postgres' && (
+          {isCustom && (
+            <fieldset className="segmented">
+              <legend>Share as</legend>
+              <label>
+                <input
+                  type="radio"
+                  name="kind"
+                  value="http"
+                  checked={kind === 'http'}
+                  onChange={() => setKind('http')}
+                  data-testid="share-kind-http"
+                />{' '}
+                HTTP (a web app: a URL)
+              </label>
+              <label>
+                <input
+                  type="radio"
+                  name="kind"
+                  value="tcp"
+                  checked={kind === 'tcp'}
+                  onChange={() => setKind('tcp')}
+                  data-testid="share-kind-tcp"
+                />{' '}
+                TCP (Redis, MySQL, any TCP service)
+              </label>
+            </fieldset>
+          )}
+          {isCustom && kind === 'tcp' && (
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={plain}
+                onChange={(e) => setPlain(e.target.checked)}
+                data-testid="share-plain"
+              />{' '}
+              Plain TCP — no TLS at the hub, for clients that cannot speak TLS (anyone on the path can read
+              it)
+            </label>
+          )}
+          {(workload.template === 'postgres' || isS3) && (
             <label className="check">
               <input
                 type="checkbox"
@@ -240,8 +296,20 @@ export function SharePanel({ workload }: { workload: Workload }) {
                 onChange={(e) => setReadOnly(e.target.checked)}
                 data-testid="share-readonly"
               />{' '}
-              Read-only (a role that can only SELECT)
+              {isS3 ? 'Read-only (a key that can only read)' : 'Read-only (a role that can only SELECT)'}
             </label>
+          )}
+          {isS3 && (
+            <div className="field">
+              <label htmlFor="share-bucket">Only this bucket (optional)</label>
+              <input
+                id="share-bucket"
+                value={bucket}
+                onChange={(e) => setBucket(e.target.value)}
+                placeholder="every bucket"
+                data-testid="share-bucket"
+              />
+            </div>
           )}
           {isHttp && (
             <label className="check">
