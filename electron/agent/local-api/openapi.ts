@@ -1,32 +1,16 @@
 // The OpenAPI 3.1 description of the local API, generated from the same zod schemas the dispatcher uses,
-// so the document cannot drift from what the agent accepts.
-import { z } from 'zod';
+// so the document cannot drift from what the agent accepts (the JSON Schema part is shared with the
+// hub's document: shared/openapi-json.ts).
+import { COMMANDS, COMMAND_NAMES, LOCAL_API, LogLine, Share, type CommandName } from '../../../shared';
 import {
-  COMMANDS,
-  COMMAND_NAMES,
-  ErrorBody,
-  LOCAL_API,
-  LogLine,
-  Share,
-  type CommandName,
-} from '../../../shared';
+  ERROR_REF,
+  ERROR_RESPONSE,
+  jsonSchemaOf as schemaOf,
+  okEnvelope as okOf,
+  type JsonObject as Json,
+} from '../../../shared/openapi-json';
 
-type Json = Record<string, unknown>;
-
-const schemaOf = (schema: z.ZodType, io: 'input' | 'output'): Json => {
-  // Transforms (memory sizes) and defaults have no exact JSON Schema: describe their input/output side.
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
-  return rest;
-};
-
-const okOf = (value: Json): Json => ({
-  type: 'object',
-  required: ['ok', 'value'],
-  properties: { ok: { const: true }, value },
-});
-
-const errorResponse = { $ref: '#/components/responses/Error' };
-const errors = { '400': errorResponse, '401': errorResponse, '404': errorResponse, default: errorResponse };
+const errors = { '400': ERROR_REF, '401': ERROR_REF, '404': ERROR_REF, default: ERROR_REF };
 
 const jsonResponse = (description: string, schema: Json) => ({
   description,
@@ -231,20 +215,7 @@ export function buildOpenApi(version: string): Json {
         bearer: { type: 'http', scheme: 'bearer' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'lattice_console' },
       },
-      responses: {
-        Error: {
-          description: 'An error: the code is for programs, the message for people',
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['ok', 'error'],
-                properties: { ok: { const: false }, error: schemaOf(ErrorBody, 'output') },
-              },
-            },
-          },
-        },
-      },
+      responses: { Error: ERROR_RESPONSE },
     },
   };
 }
