@@ -67,6 +67,7 @@ export const loopback = (n: number) => `127.0.0.${n}`;
 /** A TCP socket to the hub that has connected, with when it closed and whether the hub said anything. */
 export interface RawSocket {
   socket: Socket;
+  openedAt: number;
   closedAt?: number;
   received: string;
   closed: Promise<void>;
@@ -78,6 +79,7 @@ export function openRaw(port: number, host = '127.0.0.1', from?: string): Promis
     let resolveClosed!: () => void;
     const raw: RawSocket = {
       socket,
+      openedAt: Date.now(),
       received: '',
       closed: new Promise<void>((r) => (resolveClosed = r)),
     };
@@ -88,7 +90,10 @@ export function openRaw(port: number, host = '127.0.0.1', from?: string): Promis
       raw.closedAt = Date.now();
       resolveClosed();
     });
-    socket.once('connect', () => resolvePromise(raw));
+    socket.once('connect', () => {
+      raw.openedAt = Date.now();
+      resolvePromise(raw);
+    });
     socket.once('error', reject);
   });
 }
