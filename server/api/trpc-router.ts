@@ -6,13 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError, initTRPC, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
-import {
-  HUB_PROCEDURES,
-  LatticeError,
-  type ErrorBody,
-  type HubProcedureName,
-  type HubUser,
-} from '../../shared';
+import type { z } from 'zod';
+import { HUB_PROCEDURES, LatticeError, type ErrorBody, type HubUser } from '../../shared';
 import { RateLimitedError } from '../accounts';
 import type { HubContext } from '../hub-context';
 import { clientAddress } from '../http/client-address';
@@ -94,41 +89,54 @@ function call(ctx: TrpcContext): ApiCall {
   return { user: ctx.user ?? { id: '', email: '' }, ip: ctx.ip };
 }
 
-function base<K extends HubProcedureName>(name: K) {
-  const def = HUB_PROCEDURES[name];
-  return (def.auth ? signedIn : publicProcedure).input(def.input).output(def.output);
+interface Def<I extends z.ZodType, O extends z.ZodType> {
+  input: I;
+  output: O;
+  auth: boolean;
 }
+type Handler<I extends z.ZodType, O extends z.ZodType> = (
+  hub: HubContext,
+  call: ApiCall,
+  input: z.output<I>,
+) => Promise<z.output<O>>;
 
-const query = <K extends HubProcedureName>(name: K) =>
-  base(name).query(({ ctx, input }) => HUB_HANDLERS[name](ctx.hub, call(ctx), input as never));
-const mutation = <K extends HubProcedureName>(name: K) =>
-  base(name).mutation(({ ctx, input }) => HUB_HANDLERS[name](ctx.hub, call(ctx), input as never));
+// Generic over the schemas themselves (not a procedure name), so each procedure keeps its own types
+// for clients of the router.
+const base = <I extends z.ZodType, O extends z.ZodType>(def: Def<I, O>) =>
+  (def.auth ? signedIn : publicProcedure).input(def.input).output(def.output);
+const query = <I extends z.ZodType, O extends z.ZodType>(def: Def<I, O>, handler: Handler<I, O>) =>
+  base(def).query(({ ctx, input }) => handler(ctx.hub, call(ctx), input as z.output<I>) as never);
+const mutation = <I extends z.ZodType, O extends z.ZodType>(def: Def<I, O>, handler: Handler<I, O>) =>
+  base(def).mutation(({ ctx, input }) => handler(ctx.hub, call(ctx), input as z.output<I>) as never);
+
+const P = HUB_PROCEDURES;
+const H = HUB_HANDLERS;
 
 export const hubRouter = t.router({
   user: t.router({
-    register: mutation('user.register'),
-    login: mutation('user.login'),
-    me: query('user.me'),
+    register: mutation(P['user.register'], H['user.register']),
+    login: mutation(P['user.login'], H['user.login']),
+    me: query(P['user.me'], H['user.me']),
   }),
-  node: t.router({ list: query('node.list') }),
+  node: t.router({ list: query(P['node.list'], H['node.list']) }),
   workload: t.router({
-    list: query('workload.list'),
-    get: query('workload.get'),
-    deploy: mutation('workload.deploy'),
-    start: mutation('workload.start'),
-    stop: mutation('workload.stop'),
-    restart: mutation('workload.restart'),
-    delete: mutation('workload.delete'),
-    logs: query('workload.logs'),
+    list: query(P['workload.list'], H['workload.list']),
+    get: query(P['workload.get'], H['workload.get']),
+    deploy: mutation(P['workload.deploy'], H['workload.deploy']),
+    start: mutation(P['workload.start'], H['workload.start']),
+    stop: mutation(P['workload.stop'], H['workload.stop']),
+    restart: mutation(P['workload.restart'], H['workload.restart']),
+    delete: mutation(P['workload.delete'], H['workload.delete']),
+    logs: query(P['workload.logs'], H['workload.logs']),
   }),
   share: t.router({
-    create: mutation('share.create'),
-    revoke: mutation('share.revoke'),
-    list: query('share.list'),
+    create: mutation(P['share.create'], H['share.create']),
+    revoke: mutation(P['share.revoke'], H['share.revoke']),
+    list: query(P['share.list'], H['share.list']),
   }),
   queue: t.router({
-    list: query('queue.list'),
-    cancel: mutation('queue.cancel'),
+    list: query(P['queue.list'], H['queue.list']),
+    cancel: mutation(P['queue.cancel'], H['queue.cancel']),
   }),
 });
 export type HubRouter = typeof hubRouter;

@@ -4,16 +4,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
   AccountCredentials,
-  COMMANDS,
+  HUB_PROCEDURES,
   LatticeError,
   PairRedeem,
   RelayCommand,
   fromZodError,
-  isCommandName,
-  isLocalOnly,
   type Device,
+  type HubProcedureName,
   type HubUser,
 } from '../../shared';
+import { HUB_HANDLERS, relayCommand, requireOwnDevice, type HubHandler } from '../api/hub-handlers';
 import { RateLimitedError } from '../accounts';
 import type { HubContext } from '../hub-context';
 import { HUB_VERSION } from '../version';
@@ -64,14 +64,39 @@ interface Call {
   body: () => Promise<unknown>;
 }
 
-async function requireOwnDevice(ctx: HubContext, user: HubUser, deviceId: string) {
-  const device = await ctx.store.deviceById(deviceId);
-  // Another user's device is indistinguishable from a missing one.
-  if (!device || device.userId !== user.id || device.revoked) {
-    throw new LatticeError('not_found', `No device "${deviceId}" in this account`);
-  }
-  return device;
+/**
+ * A route that is a procedure of the hub API (shared/hub-api.ts): its input read from the request by
+ * `input`, checked with the procedure's schema, answered by the same handler as `/trpc/<name>`.
+ */
+function procedureRoute<K extends HubProcedureName>(
+  method: string,
+  pattern: RegExp,
+  name: K,
+  status: number,
+  input: (call: Call, query: URLSearchParams) => Promise<unknown> | unknown = () => undefined,
+): Route {
+  const def = HUB_PROCEDURES[name];
+  return {
+    method,
+    pattern,
+    auth: def.auth,
+    handler: async (ctx, call) => {
+      const query = new URL(call.req.url ?? '/', 'http://hub').searchParams;
+      const parsed = parse(def.input, await input(call, query), 'request');
+      const handler = HUB_HANDLERS[name] as HubHandler<K>;
+      return {
+        status,
+        body: await handler(ctx, { user: call.user, ip: clientIp(ctx, call.req) }, parsed as never),
+      };
+    },
+  };
 }
+
+/** `?node=…&status=…` as an input object; absent parameters are left out. */
+const searchInput = (query: URLSearchParams, ...keys: string[]) => {
+  const out = Object.fromEntries(keys.flatMap((k) => (query.has(k) ? [[k, query.get(k)]] : [])));
+  return Object.keys(out).length ? out : undefined;
+};
 
 const routes: Route[] = [
   {
@@ -86,27 +111,8 @@ const routes: Route[] = [
     auth: false,
     handler: async () => ({ status: 200, body: hubOpenApi(HUB_VERSION) }),
   },
-  {
-    method: 'POST',
-    pattern: /^\/api\/auth\/register$/,
-    auth: false,
-    handler: async (ctx, { req, body }) => {
-      const { email, password } = parse(AccountCredentials, await body());
-      return { status: 201, body: await ctx.accounts.register(email, password, clientIp(ctx, req)) };
-    },
-  },
-  {
-    method: 'POST',
-    pattern: /^\/api\/auth\/login$/,
-    auth: false,
-    handler: async (ctx, { req, body }) => {
-      const { email, password } = parse(
-        z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(1024) }),
-        await body(),
-      );
-      return { status: 200, body: await ctx.accounts.login(email, password, clientIp(ctx, req)) };
-    },
-  },
+  procedureRoute('POST', /^\/api\/auth\/register$/, 'user.register', 201, ({ body }) => body()),
+  procedureRoute('POST', /^\/api\/auth\/login$/, 'user.login', 200, ({ body }) => body()),
   {
     method: 'POST',
     pattern: /^\/api\/auth\/refresh$/,
@@ -143,12 +149,7 @@ const routes: Route[] = [
       return { status: 200, body: session };
     },
   },
-  {
-    method: 'GET',
-    pattern: /^\/api\/me$/,
-    auth: true,
-    handler: async (_ctx, { user }) => ({ status: 200, body: user }),
-  },
+  procedureRoute('GET', /^\/api\/me$/, 'user.me', 200),
   {
     method: 'POST',
     pattern: /^\/api\/devices\/pairing$/,
@@ -197,19 +198,22 @@ const routes: Route[] = [
     handler: async (ctx, { user, params, body }) => {
       const device = await requireOwnDevice(ctx, user, params[0]);
       const cmd = parse(RelayCommand, await body(), 'command');
-      if (!isCommandName(cmd.name)) {
-        throw new LatticeError('unknown_command', `Unknown command "${cmd.name}"`, 'name');
-      }
-      const def = COMMANDS[cmd.name];
-      if (isLocalOnly(cmd.name)) {
-        throw new LatticeError('forbidden', `${cmd.name} can only be run on the computer itself`, 'name');
-      }
-      const args = def.args.safeParse(cmd.args);
-      if (!args.success) throw fromZodError(args.error, `arguments of ${cmd.name}`);
-      const result = await ctx.commands.relay(user, device, { id: cmd.id, name: cmd.name, args: cmd.args });
+      const result = await relayCommand(ctx, user, device, { id: cmd.id, name: cmd.name, args: cmd.args });
       return { status: result.ok ? 200 : ERROR_STATUS[result.error.code], body: result };
     },
   },
+  // Account-wide, on every computer: the same procedures as /trpc (docs/hub-api.md).
+  procedureRoute('GET', /^\/api\/nodes$/, 'node.list', 200),
+  procedureRoute('GET', /^\/api\/workloads$/, 'workload.list', 200, (_c, q) => searchInput(q, 'node')),
+  procedureRoute('POST', /^\/api\/workloads$/, 'workload.deploy', 200, ({ body }) => body()),
+  procedureRoute('GET', /^\/api\/workloads\/([^/]{1,128})$/, 'workload.get', 200, ({ params }, q) => ({
+    ref: decodeURIComponent(params[0]),
+    ...searchInput(q, 'node'),
+  })),
+  procedureRoute('GET', /^\/api\/queue$/, 'queue.list', 200, (_c, q) => searchInput(q, 'status', 'node')),
+  procedureRoute('DELETE', /^\/api\/queue\/([^/]{1,128})$/, 'queue.cancel', 200, ({ params }) => ({
+    id: decodeURIComponent(params[0]),
+  })),
   {
     method: 'GET',
     pattern: /^\/api\/audit$/,
