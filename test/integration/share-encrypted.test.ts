@@ -7,6 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -17,7 +19,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Share, Workload } from '../../shared';
 import { startLocalApi, type LocalApi } from '../../electron/agent/local-api';
-import { FIXTURE_IMAGES, requireFixtureImages } from '../helpers/docker';
+import { DB_FILE } from '../../electron/agent/create-agent';
+import { FIXTURE_IMAGES, requireDocker, requireFixtureImages } from '../helpers/docker';
 import { lattice, latticeJson } from '../helpers/agent-process';
 import { run, startShareStack, type ShareStack } from './share-support';
 
@@ -185,6 +188,47 @@ describe('shares encrypted and scoped by the agent (relay, no hub certificate)',
     const bad = await cli(['share', 'enc-s3', '--bucket', 'Not_A_Bucket']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /bucket/i);
+  });
+
+  test('a database made before TLS existed (no TLS flags in its command) gets TLS live, and its share works', async () => {
+    await stack.run('workload.deploy', { template: 'postgres', name: 'enc-old' });
+    // What an older agent wrote: the stored spec without the template's TLS command. Then its
+    // container goes away, so `start` recreates it from that row, as after `docker rm`.
+    const db = new Database(join(dataDir, DB_FILE));
+    try {
+      const row = db.prepare('SELECT id, spec FROM workloads WHERE name = ?').get('enc-old') as {
+        id: string;
+        spec: string;
+      };
+      const spec = JSON.parse(row.spec) as { command?: string[] };
+      delete spec.command;
+      db.prepare('UPDATE workloads SET spec = ? WHERE id = ?').run(JSON.stringify(spec), row.id);
+    } finally {
+      db.close();
+    }
+    const docker = await requireDocker();
+    await docker.getContainer('lattice-enc-old').remove({ force: true });
+    await stack.run('workload.get', { ref: 'enc-old' });
+    const started = await stack.run('workload.start', { ref: 'enc-old' });
+    assert.equal(started.status, 'running');
+    const info = await docker.getContainer('lattice-enc-old').inspect();
+    assert.ok(
+      !info.Config.Cmd?.some((a) => a.startsWith('ssl')),
+      `started without TLS flags: ${info.Config.Cmd}`,
+    );
+
+    const local = await run(PSQL, [
+      '-X',
+      '-At',
+      `${started.connectionString!}?sslmode=require`,
+      '-c',
+      SSL_OF_SESSION,
+    ]);
+    assert.equal(local.stdout.trim(), 't', `TLS turned on live: ${local.stderr}`);
+    const s = await cliJson<Share>(['share', 'enc-old', '--via', 'relay']);
+    const r = await run(PSQL, ['-X', '-qAt', s.connectionString!, '-c', RESET_ROLE, '-c', SSL_OF_SESSION]);
+    assert.equal(r.stdout.trim(), 't', r.stderr);
+    await cli(['unshare', 'enc-old']);
   });
 
   test('a custom image shared with --kind tcp: psql reaches the Postgres inside it through the relay', async () => {
