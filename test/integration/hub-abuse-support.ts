@@ -2,7 +2,7 @@
 // machine can act as many clients), raw sockets, and a hub running as its own process (to measure its
 // memory and to give it its own descriptor limit).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -128,6 +128,8 @@ export interface HubProcess {
   output(): string;
   /** Peak resident memory of the hub process so far (VmHWM), in MiB. */
   peakRssMiB(): number;
+  /** Starts the peak over from the current RSS (Linux clear_refs), so it measures what follows. */
+  resetPeakRss(): void;
   rssMiB(): number;
   stop(): Promise<void>;
 }
@@ -173,6 +175,7 @@ export async function startHubProcess(args: string[] = [], openFiles?: number): 
     child,
     output: () => out,
     peakRssMiB: () => status('VmHWM'),
+    resetPeakRss: () => writeFileSync(`/proc/${child.pid}/clear_refs`, '5'),
     rssMiB: () => status('VmRSS'),
     async stop() {
       if (child.exitCode === null) {
