@@ -20,6 +20,14 @@ import { inRange, type PortRange } from './port-range';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
+
+/**
+ * How far each direction of a visitor's stream may run ahead of its reader (the agent's side uses the
+ * same). createWebSocketStream's default, 16 KiB, is less than one socket read: every message paused
+ * the WebSocket and every write waited for the one before, so bulk data crawled. Still a bound.
+ */
+const STREAM_BUFFERS = { readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 };
+
 export type RelayMessage = RelayOpen | RelayClose;
 
 /** The device whose control link a relay message came over, and its account. */
@@ -365,7 +373,9 @@ export class HubRelay {
       this.openStream(share).then(
         (ws) => {
           if (visitor.destroyed) return ws.terminate();
-          const stream = createWebSocketStream(ws);
+          // No Nagle: a small answer (a Postgres ReadyForQuery) reaches the visitor now.
+          visitor.setNoDelay(true);
+          const stream = createWebSocketStream(ws, STREAM_BUFFERS);
           stream.on('error', () => undefined);
           pipeline(visitor, stream, visitor, () => {
             visitor.destroy();
@@ -395,7 +405,7 @@ export class HubRelay {
       }
       this.openStream(share).then(
         (ws) => {
-          const stream = createWebSocketStream(ws);
+          const stream = createWebSocketStream(ws, STREAM_BUFFERS);
           stream.on('error', () => undefined);
           proxyHttpRequest(req, res, stream, { stripAuthorization: !!share.basicAuth }, () => ws.terminate());
         },
@@ -418,7 +428,7 @@ export class HubRelay {
       }
       this.openStream(share).then(
         (ws) => {
-          const stream = createWebSocketStream(ws);
+          const stream = createWebSocketStream(ws, STREAM_BUFFERS);
           stream.on('error', () => undefined);
           proxyHttpUpgrade(req, socket, head, stream, { stripAuthorization: !!share.basicAuth }, () => {
             socket.destroy();
