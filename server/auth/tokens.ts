@@ -55,7 +55,19 @@ export interface VerifiedToken {
   payload: JWTPayload;
 }
 
+/** Verified tokens remembered (a dashboard sends the same access token with every request). */
+const VERIFIED_CACHE_SIZE = 4096;
+
 export class TokenService {
+  /**
+   * Tokens whose signature and claims already checked out, until their expiry. An Ed25519 verify
+   * was the largest single cost of a relayed command; a token's verdict cannot change before it
+   * expires (signature, issuer, audience and kind are fixed), and revocation is not decided here —
+   * callers still compare token version or token id with the store on every use. Failures are not
+   * remembered, so garbage cannot fill the cache.
+   */
+  private readonly verified = new Map<string, { result: VerifiedToken; expiresAtMs: number }>();
+
   constructor(private readonly keys: SigningKeys) {}
 
   async sign(
@@ -81,6 +93,12 @@ export class TokenService {
   /** Verifies signature, algorithm, issuer, audience, kind and expiry; undefined when any is wrong. */
   async verify(kind: TokenKind, token: string): Promise<VerifiedToken | undefined> {
     if (typeof token !== 'string' || token.length > 4096) return undefined;
+    const key = `${kind} ${token}`;
+    const known = this.verified.get(key);
+    if (known) {
+      if (Date.now() < known.expiresAtMs) return known.result;
+      this.verified.delete(key);
+    }
     try {
       const { payload } = await jwtVerify(token, this.keys.publicKey, {
         algorithms: ['EdDSA'],
@@ -89,7 +107,10 @@ export class TokenService {
         typ: kind,
         requiredClaims: ['exp', 'iss', 'aud', 'sub', 'jti'],
       });
-      return { sub: payload.sub!, jti: payload.jti, payload };
+      const result = { sub: payload.sub!, jti: payload.jti, payload };
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(key, { result, expiresAtMs: payload.exp! * 1000 });
+      return result;
     } catch {
       return undefined;
     }
