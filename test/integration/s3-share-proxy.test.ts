@@ -131,6 +131,28 @@ describe('S3 share front (SigV4 checked with the share key, re-signed with the r
       'AccessDenied',
       'no bucket policy through a share',
     );
+    assert.equal(
+      await refusal(
+        s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'public', Body: 'x', ACL: 'public-read' })),
+      ),
+      'AccessDenied',
+      'no public-read object through a share',
+    );
+    assert.equal(
+      await refusal(
+        s3.send(
+          new PutObjectCommand({
+            Bucket: 'shared',
+            Key: 'locked',
+            Body: 'x',
+            ObjectLockMode: 'COMPLIANCE',
+            ObjectLockRetainUntilDate: new Date(Date.now() + 365 * 86_400_000),
+          }),
+        ),
+      ),
+      'AccessDenied',
+      'no object lock through a share',
+    );
   });
 
   test('read-only: reads work, every write is refused', async () => {

@@ -115,8 +115,19 @@ export function authorize(req: IncomingMessage, sig: SignedRequest, scope: S3Sha
     const from = decodeSegment(copySource.replace(/^\/+/, '').split('/')[0] ?? '');
     if (from !== scope.bucket) throw denied(`This share can copy only from the bucket "${scope.bucket}"`);
   }
+  // Grants and object locks outlive the share: a public-read ACL would publish the object, a
+  // compliance-mode retention would keep even the owner from deleting it for years.
+  for (const name of Object.keys(req.headers)) {
+    if (name.startsWith('x-amz-grant-') || name.startsWith('x-amz-object-lock-')) {
+      throw denied('A share cannot grant access or lock objects');
+    }
+  }
+  const acl = req.headers['x-amz-acl'];
+  if (acl !== undefined && acl !== 'private') throw denied('A share cannot grant access (x-amz-acl)');
   if (hasKey) {
-    if (params.has('acl') || params.has('policy')) throw denied('A share cannot change permissions');
+    if (params.has('acl') || params.has('policy') || params.has('retention') || params.has('legal-hold')) {
+      throw denied('A share cannot change permissions or lock objects');
+    }
     if (method === 'PUT' || method === 'POST' || method === 'DELETE') return;
     throw denied(`${method} is not an S3 object operation`);
   }
