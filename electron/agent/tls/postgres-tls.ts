@@ -84,7 +84,8 @@ export async function tlsArchive(cert: IssuedCert, user: ServerUser): Promise<Bu
   const mtime = new Date();
   const dir = PG_TLS_DIR.replace(/^\//, '');
   const parts = dir.split('/');
-  for (let i = 1; i <= parts.length; i++) {
+  // From /etc/lattice down: an entry for /etc itself could reset the image's own directory's mode.
+  for (let i = 2; i <= parts.length; i++) {
     pack.entry({
       name: `${parts.slice(0, i).join('/')}/`,
       type: 'directory',
