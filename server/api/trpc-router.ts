@@ -49,9 +49,9 @@ function latticeBody(error: TRPCError): ErrorBody {
   }
   if (error.code === 'UNAUTHORIZED') return { code: 'unauthorized', message: error.message };
   if (error.code === 'NOT_FOUND') return { code: 'not_found', message: error.message };
-  if (error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR' || error.code === 'METHOD_NOT_SUPPORTED') {
-    return { code: 'invalid_argument', message: error.message };
-  }
+  if (error.code === 'TOO_MANY_REQUESTS') return { code: 'rate_limited', message: error.message };
+  // Anything else tRPC itself refused (bad JSON, wrong method, content type, size) is the caller's.
+  if (error.code !== 'INTERNAL_SERVER_ERROR') return { code: 'invalid_argument', message: error.message };
   return { code: 'internal', message: 'Internal error in the hub' };
 }
 
@@ -152,8 +152,12 @@ export async function handleTrpc(ctx: HubContext, req: IncomingMessage, res: Ser
   const path = url.pathname.replace(/^\/trpc\/?/, '');
   // The original design listed DELETE for workload.delete: the same mutation.
   if (req.method === 'DELETE' && path === 'workload.delete') req.method = 'POST';
-  // As on /api (issue 13): a state change takes JSON only, so a cross-site form post changes nothing.
   const badMediaType = unsupportedMediaType(req);
+  // A POST without a body (a bare DELETE) carries no input: read it as JSON, as tRPC wants.
+  if (!badMediaType && req.method === 'POST' && req.headers['content-type'] === undefined) {
+    req.headers['content-type'] = 'application/json';
+  }
+  // As on /api: a state change takes JSON only, so a cross-site form post changes nothing.
   if (badMediaType) {
     req.resume();
     return sendJson(res, 415, {

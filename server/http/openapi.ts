@@ -21,6 +21,7 @@ import {
   okEnvelope,
   type JsonObject,
 } from '../../shared/openapi-json';
+import { restProcedurePaths, trpcPaths } from '../api/procedure-openapi';
 
 /** The path of this document, on the hub as on the agent. */
 export const HUB_OPENAPI_PATH = '/api/openapi.json';
@@ -223,7 +224,7 @@ export function buildHubOpenApi(version: string): JsonObject {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    paths: paths(),
+    paths: { ...paths(), ...restProcedurePaths(), ...trpcPaths() },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       responses: { Error: ERROR_RESPONSE },

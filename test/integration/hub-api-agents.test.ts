@@ -15,7 +15,7 @@ import type { InventoryWorkload, NodeInfo } from '../../shared';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
 import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { freePortBlock, waitFor } from '../helpers/net';
-import { runLabels, startAgentProcess, type AgentProcess } from '../helpers/agent-process';
+import { lattice, runLabels, startAgentProcess, type AgentProcess } from '../helpers/agent-process';
 import { api, startTestHub, type TestHub } from './hub-fixtures';
 import { run } from './share-support';
 
@@ -279,6 +279,43 @@ describe('hub API: two real agents, one account', () => {
     );
   });
 
+  test('`lattice deploy --share`: a share that cannot be made leaves the workload deployed and says why', async () => {
+    // No ngrok authtoken on beta: the share fails, the deploy stands.
+    const cli = await lattice(
+      [
+        'deploy',
+        'postgres',
+        '--name',
+        'cli-shared',
+        '--share',
+        'ngrok',
+        '--share-read-only',
+        '--json',
+        '--data-dir',
+        computers.beta.dir,
+      ],
+      agentEnv,
+    );
+    assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /cli-shared is deployed but not shared: .*ngrok/i);
+    const printed = JSON.parse(cli.stdout) as { status: string; shareError?: { code: string } };
+    assert.equal(printed.status, 'running');
+    assert.equal(printed.shareError?.code, 'share_failed');
+    const listedNow = await waitFor('cli-shared in the inventory, on beta', () => listed('cli-shared'));
+    assert.equal(listedNow.node.name, 'beta');
+    // A bad flag is named before anything is deployed.
+    const bad = await lattice([
+      'deploy',
+      'postgres',
+      '--share',
+      'carrier-pigeon',
+      '--data-dir',
+      computers.beta.dir,
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--share carrier-pigeon: use relay or ngrok/);
+  });
+
   test('alpha stops: its workloads stay listed, offline, with their last state; a queued start runs once when it is back', async () => {
     const stopped = await me.workload.stop.mutate({ ref: 'api-notes' });
     assert.equal(stopped.value?.status, 'stopped');
@@ -374,6 +411,6 @@ describe('hub API: two real agents, one account', () => {
     assert.equal(await latticeCode(other.workload.deploy.mutate({ template: 'postgres' })), 'conflict');
     assert.equal(await latticeCode(other.queue.cancel.mutate({ id: queued.id })), 'not_found');
     // And the owner's view is unchanged by all of that.
-    assert.equal((await me.workload.list.query()).length, 2);
+    assert.equal((await me.workload.list.query()).length, 3);
   });
 });

@@ -2,6 +2,7 @@
 // every operation it lists is one the hub answers (no "No API route"), checked over HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { HUB_PROCEDURES, HUB_PROCEDURE_NAMES } from '../../shared';
 import { api, startTestHub, type TestHub } from './hub-fixtures';
 
 /** The hub's REST routes, as a person reading server/http/api-routes.ts would list them. */
@@ -20,6 +21,18 @@ const HUB_ROUTES = [
   'DELETE /api/devices/{id}',
   'POST /api/devices/{id}/commands',
   'GET /api/audit',
+  // The account-wide procedures (shared/hub-api.ts) as REST routes…
+  'GET /api/nodes',
+  'GET /api/workloads',
+  'POST /api/workloads',
+  'GET /api/workloads/{ref}',
+  'GET /api/queue',
+  'DELETE /api/queue/{id}',
+  // …and every procedure at /trpc: GET for queries, POST for mutations, DELETE for workload.delete too.
+  ...HUB_PROCEDURE_NAMES.map(
+    (name) => `${HUB_PROCEDURES[name].kind === 'query' ? 'GET' : 'POST'} /trpc/${name}`,
+  ),
+  'DELETE /trpc/workload.delete',
 ];
 
 interface OpenApiDoc {

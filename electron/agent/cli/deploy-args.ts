@@ -3,7 +3,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import {
   DeployArgs,
+  DeployShare,
   EnvKey,
+  ShareExpiry,
+  ShareVia,
   LatticeError,
   MIN_MEMORY_BYTES,
   RestartPolicy,
@@ -26,6 +29,34 @@ export interface DeployFlags {
   memory?: string;
   privileged?: boolean;
   network?: string;
+  /** `--share` (true) or `--share relay|ngrok`: share the workload once it is ready. */
+  share?: string | boolean;
+  shareExpires?: string;
+  shareReadOnly?: boolean;
+}
+
+/** `--share [relay|ngrok] [--share-expires 24h] [--share-read-only]` → workload.deploy's `share`. */
+export function shareFromFlags(flags: DeployFlags): DeployShare | undefined {
+  if (flags.share === undefined || flags.share === false) {
+    if (flags.shareExpires !== undefined || flags.shareReadOnly) {
+      throw bad('--share-expires and --share-read-only go with --share', 'share');
+    }
+    return undefined;
+  }
+  const share: DeployShare = {};
+  if (typeof flags.share === 'string') {
+    if (!ShareVia.safeParse(flags.share).success)
+      throw bad(`--share ${flags.share}: use relay or ngrok`, 'share.via');
+    share.via = flags.share as ShareVia;
+  }
+  if (flags.shareExpires !== undefined) {
+    if (!ShareExpiry.safeParse(flags.shareExpires).success) {
+      throw bad(`--share-expires ${flags.shareExpires}: use 1h, 24h, 7d or never`, 'share.expires');
+    }
+    share.expires = flags.shareExpires as ShareExpiry;
+  }
+  if (flags.shareReadOnly) share.readOnly = true;
+  return share;
 }
 
 const bad = (message: string, field?: string) => new LatticeError('invalid_argument', message, field);

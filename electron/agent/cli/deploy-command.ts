@@ -1,9 +1,16 @@
 // `lattice deploy postgres|minio|custom …`: flags → workload.deploy, with a progress bar on a terminal.
 import type { Command } from 'commander';
 import { action, collect, connect, printJson, withCommonOptions, type CommonFlags } from './command-kit';
-import { checkPublishAddress, deployArgsFromFlags, publishAddresses, type DeployFlags } from './deploy-args';
+import {
+  checkPublishAddress,
+  deployArgsFromFlags,
+  publishAddresses,
+  shareFromFlags,
+  type DeployFlags,
+} from './deploy-args';
 import { showDeployProgress } from './deploy-progress';
 import { workloadJson, workloadSummary } from './format';
+import { shareSummary } from './share';
 
 export function registerDeployCommand(program: Command): void {
   withCommonOptions(
@@ -26,6 +33,9 @@ export function registerDeployCommand(program: Command): void {
       .option('--memory <size>', 'memory limit, e.g. 512m or 2g')
       .option('--privileged', 'ask for a privileged container (the agent refuses it)')
       .option('--network <mode>', 'network mode (host networking is refused)')
+      .option('--share [via]', 'share it once ready: relay (the default when paired) or ngrok')
+      .option('--share-expires <expiry>', 'with --share: 1h, 24h (default), 7d or never')
+      .option('--share-read-only', 'with --share: a shared database gets a read-only role')
       .addHelpText(
         'after',
         `
@@ -35,12 +45,14 @@ Examples:
   lattice deploy custom --image nginx:1.27 -p 80            container port 80 on a free 127.0.0.1 port
   lattice deploy custom --image nginx:1.27 -p 8080:80       container port 80 on 127.0.0.1:8080
   lattice deploy custom --image nginx:1.27 -p 0.0.0.0:8080:80   on every network (needs LAN access on)
-  lattice deploy custom --image redis:7 -v cache:/data --memory 256m -- redis-server --save 60 1`,
+  lattice deploy custom --image redis:7 -v cache:/data --memory 256m -- redis-server --save 60 1
+  lattice deploy postgres --name db --share --share-expires 7d   deploy, then a public connection string`,
       ),
   ).action(
     action(async (template: string, command: string[], flags: CommonFlags & DeployFlags) => {
       // Validate before deploying: a bad flag creates nothing.
-      const args = deployArgsFromFlags(template, flags, command);
+      const share = shareFromFlags(flags);
+      const args = { ...deployArgsFromFlags(template, flags, command), ...(share ? { share } : {}) };
       const client = connect(flags);
       const addressed = publishAddresses(flags);
       if (addressed.length) {
@@ -54,8 +66,16 @@ Examples:
       } finally {
         progress.stop();
       }
-      if (flags.json) printJson(workloadJson(workload));
-      else console.log(workloadSummary(workload));
+      const { share: shared, shareError, ...deployed } = workload;
+      if (flags.json)
+        printJson({
+          ...workloadJson(deployed),
+          ...(shared ? { share: shared } : {}),
+          ...(shareError ? { shareError } : {}),
+        });
+      else console.log(workloadSummary(deployed) + (shared ? `\n\n${shareSummary(shared)}` : ''));
+      // The workload stays deployed; the exit code says the share asked for was not made.
+      if (shareError) throw new Error(`${workload.name} is deployed but not shared: ${shareError.message}`);
       if (workload.status === 'failed') {
         throw new Error(`${workload.name} failed${workload.message ? `: ${workload.message}` : ''}`);
       }
