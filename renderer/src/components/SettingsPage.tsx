@@ -4,6 +4,7 @@ import { useApi } from '../api/api-context';
 import { useLattice } from '../store/store';
 import { ErrorNote } from './ErrorNote';
 import { DockerEngineSettings } from './DockerEngineSettings';
+import { RemoteDeploySettings } from './RemoteDeploySettings';
 
 function PairForm() {
   const { api } = useApi();
@@ -196,6 +197,12 @@ export function SettingsPage() {
           Publish new workloads on the local network too (not only 127.0.0.1)
         </label>
         <ErrorNote error={error} />
+      </section>
+      <section className="card" aria-labelledby="remote-deploy-title">
+        <h3 id="remote-deploy-title" className="card-title">
+          Deploys from the hub
+        </h3>
+        <RemoteDeploySettings />
       </section>
       <section className="card" aria-labelledby="engine-title">
         <h3 id="engine-title" className="card-title">
