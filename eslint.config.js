@@ -22,6 +22,11 @@ const layer = (name, groups) => ({
   message: `${name} may not import this part (see docs/ARCHITECTURE.md).`,
 });
 
+const agentPatterns = [
+  noElectron,
+  layer('electron/agent/', ['**/main/**', '**/preload/**', '**/renderer/**', '**/server/**']),
+];
+
 export const layering = [
   {
     files: ['shared/**/*.{ts,tsx}'],
@@ -40,19 +45,29 @@ export const layering = [
       ],
     },
   },
+  // Two blocks for the agent because a later block's options replace an earlier one's: every agent
+  // file has the layer rules, and only store/ may open the database (every table is behind it).
   {
     files: ['electron/agent/**/*.ts'],
+    ignores: ['electron/agent/store/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            noElectron,
-            layer('electron/agent/', ['**/main/**', '**/preload/**', '**/renderer/**', '**/server/**']),
+          paths: [
+            {
+              name: 'better-sqlite3',
+              message: 'Only electron/agent/store/ opens the database; use its repositories.',
+            },
           ],
+          patterns: agentPatterns,
         },
       ],
     },
+  },
+  {
+    files: ['electron/agent/store/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: agentPatterns }] },
   },
   {
     files: ['server/**/*.ts'],

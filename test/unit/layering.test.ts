@@ -21,6 +21,10 @@ const wrong: [file: string, code: string][] = [
   ['shared/probe.ts', "import React from 'react';\nexport const x = React;\n"],
   ['electron/agent/probe.ts', "import { app } from 'electron';\nexport const x = app;\n"],
   ['electron/agent/probe.ts', "import { x as y } from '../main/main';\nexport const x = y;\n"],
+  // Every table is behind electron/agent/store/: no other agent file opens the database.
+  ['electron/agent/probe.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n"],
+  ['electron/agent/shares/probe.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n"],
+  ['electron/agent/store/probe.ts', "import { app } from 'electron';\nexport const x = app;\n"],
   ['server/probe.ts', "import { BrowserWindow } from 'electron';\nexport const x = BrowserWindow;\n"],
   ['server/probe.ts', "import type { Agent } from '../electron/agent/agent';\nexport type X = Agent;\n"],
   ['renderer/src/probe.ts', "import { readFile } from 'node:fs/promises';\nexport const x = readFile;\n"],
@@ -66,6 +70,7 @@ const right: [file: string, code: string][] = [
     'electron/main/probe.ts',
     "import { SnapshotStore } from './agent-snapshot';\nexport const x = SnapshotStore;\n",
   ],
+  ['electron/agent/store/probe.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n"],
   [
     'renderer/src/probe.ts',
     "import { TEMPLATES } from '../../shared/templates';\nexport const x = TEMPLATES;\n",
