@@ -67,5 +67,34 @@ const result = spawnSync(
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, LATTICE_TEST: '1' } },
 );
+// The hub's tests once more with its state in PostgreSQL instead of SQLite (test/helpers/postgres-server.ts
+// starts a real PostgreSQL 15 per file): the store contract, the migrations, security, relay ownership,
+// the relay and the account-wide API — the files whose outcome depends on the store.
+const HUB_POSTGRES_FILES = [
+  'test/unit/hub-store-contract.test.ts',
+  'test/unit/hub-store.test.ts',
+  'test/unit/share-relay.test.ts',
+  'test/integration/hub-security.test.ts',
+  'test/integration/hub-relay-ownership.test.ts',
+  'test/integration/hub-api-agents.test.ts',
+];
+const postgresFiles = HUB_POSTGRES_FILES.filter((f) => files.includes(f));
+let postgresStatus = 0;
+if (postgresFiles.length > 0) {
+  console.log(`\n▶ the hub's tests again against PostgreSQL (LATTICE_HUB_DATABASE=postgres): ${postgresFiles.length} files`);
+  const again = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${process.env.LATTICE_TEST_CONCURRENCY ?? 2}`,
+      '--test-reporter=spec',
+      ...postgresFiles,
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, LATTICE_TEST: '1', LATTICE_HUB_DATABASE: 'postgres' } },
+  );
+  postgresStatus = again.status ?? 1;
+}
 sweep();
-process.exit(result.status ?? 1);
+process.exit((result.status ?? 1) || postgresStatus);

@@ -2,6 +2,7 @@
 // CLI commands start without loading it.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { parseDatabaseUrl } from './store/database-url';
 import {
   hardeningOptions,
   parseCount,
@@ -36,6 +37,15 @@ function parseUrl(value: string): string {
   }
 }
 
+function parseDatabase(value: string): string {
+  try {
+    parseDatabaseUrl(value);
+    return value;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--database /, ''));
+  }
+}
+
 function parseOrigins(value: string): string[] {
   return value
     .split(',')
@@ -57,6 +67,7 @@ function startFailure(err: unknown): string {
 
 interface HubCommandOptions extends HardeningFlags {
   dataDir?: string;
+  database?: string;
   port: number;
   host: string;
   publicUrl?: string;
@@ -76,6 +87,11 @@ export function registerHubCommand(program: Command): void {
       'where the hub keeps its database and signing key (default: LATTICE_HUB_DATA_DIR or the user data dir)',
     )
     .option('--port <n>', 'port to listen on', parsePort, 8080)
+    .option(
+      '--database <url>',
+      'keep all hub state in PostgreSQL (postgres://user:password@host/db) instead of hub.db, for several hubs',
+      parseDatabase,
+    )
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--public-url <url>', 'the URL browsers and agents use to reach this hub', parseUrl)
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS/WSS directly')
@@ -115,6 +131,7 @@ export function registerHubCommand(program: Command): void {
       try {
         hub = await startHub({
           dataDir,
+          database: options.database,
           port: options.port,
           host: options.host,
           publicUrl: options.publicUrl,

@@ -24,6 +24,7 @@ import { DEFAULT_RELAY_PORTS } from './relay/port-range';
 import { DEFAULT_SOCKET_LIMITS, Heartbeat } from './sockets/socket-limits';
 import { createUpgradeHandler } from './sockets/upgrade';
 import type { HubStore } from './store/hub-store';
+import { openPostgresStore } from './store/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 
 /** The hub's one database file in its data directory. */
@@ -67,6 +68,8 @@ export interface HubOptions {
   protocolViolations?: Partial<ViolationLimits>;
   /** Another store implementation; default SQLite (hub.db) in the data directory. */
   store?: HubStore;
+  /** A postgres:// URL: keep all state there (store/pg-store.ts) instead of hub.db, shared by every hub. */
+  database?: string;
 }
 
 /** Relay settings besides the port range; the defaults suit a real hub, tests shorten the waits. */
@@ -96,7 +99,11 @@ function timeoutFor(option: HubOptions['commandTimeoutMs']): (name: string) => n
 export async function startHub(opts: HubOptions): Promise<RunningHub> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = opts.logger ?? pino({ level: process.env.LATTICE_LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const store = opts.store ?? openSqliteStore(join(opts.dataDir, HUB_DB_FILE));
+  const store =
+    opts.store ??
+    (opts.database
+      ? await openPostgresStore(opts.database)
+      : openSqliteStore(join(opts.dataDir, HUB_DB_FILE)));
   const limits = {
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_SOCKET_LIMITS.heartbeatMs,
     maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_SOCKET_LIMITS.maxBufferedBytes,

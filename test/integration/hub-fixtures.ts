@@ -9,20 +9,39 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import type { AuthResponse, DashboardEvent, HubToAgent, Result } from '../../shared';
 import { startHub, type HubOptions, type RunningHub } from '../../server/hub';
+import { freshPostgresDatabase, hubDatabaseIsPostgres } from '../helpers/postgres-server';
 import { sampleWorkload } from '../helpers/samples';
 
 export interface TestHub extends RunningHub {
   dataDir: string;
+  /** The PostgreSQL URL when the hub keeps its state there (LATTICE_HUB_DATABASE=postgres). */
+  database?: string;
   origin: string;
   stop(): Promise<void>;
 }
 
+// With LATTICE_HUB_DATABASE=postgres (scripts/run-tests.mjs runs the hub files a second time so) every
+// test hub keeps its state in a real PostgreSQL 15 instead of hub.db: a fresh database per data
+// directory, the same one again when a test restarts a hub on the same directory.
+const postgresOfDataDir = new Map<string, Promise<string>>();
+function databaseFor(dataDir: string): Promise<string> {
+  let url = postgresOfDataDir.get(dataDir);
+  if (!url) {
+    url = freshPostgresDatabase();
+    postgresOfDataDir.set(dataDir, url);
+  }
+  return url;
+}
+
 export async function startTestHub(opts: Partial<HubOptions> = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'lattice-hub-test-'));
-  const hub = await startHub({ port: 0, logger: pino({ level: 'silent' }), ...opts, dataDir });
+  const database =
+    opts.database ?? (hubDatabaseIsPostgres() && !opts.store ? await databaseFor(dataDir) : undefined);
+  const hub = await startHub({ port: 0, logger: pino({ level: 'silent' }), ...opts, dataDir, database });
   return {
     ...hub,
     dataDir,
+    database,
     origin: new URL(hub.url).origin,
     async stop() {
       await hub.close();

@@ -2,8 +2,10 @@
 // Real hub on port 0, real sockets; the agent is a scripted stand-in (hub-agent.test.ts uses a real one).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { loadMigrations } from '../../server/store/migrate';
 import type { AuthResponse, Result } from '../../shared';
@@ -301,7 +303,19 @@ describe('hub security', () => {
       assert.equal(old.status, 401);
     });
 
-    test('the store is SQLite in WAL mode with every migration applied', () => {
+    test('the store is SQLite in WAL mode (or the PostgreSQL asked for) with every migration applied', async () => {
+      if (hub.database) {
+        assert.equal(existsSync(join(hub.dataDir, 'hub.db')), false, 'no hub.db beside a PostgreSQL store');
+        const client = new pg.Client({ connectionString: hub.database });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+          assert.equal(rows[0].version, loadMigrations().length);
+        } finally {
+          await client.end();
+        }
+        return;
+      }
       const db = new Database(join(hub.dataDir, 'hub.db'), { readonly: true });
       try {
         assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');

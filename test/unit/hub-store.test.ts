@@ -10,6 +10,7 @@ import * as agentRunner from '../../electron/agent/store/migrate';
 import * as hubRunner from '../../server/store/migrate';
 import { openSqliteStore } from '../../server/store/sqlite-store';
 import type { HubStore } from '../../server/store/hub-store';
+import { openTestStore, testStoreKind } from '../helpers/hub-test-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'lattice-hub-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +18,11 @@ let n = 0;
 const freshFile = () => join(dir, `hub-${++n}.db`);
 
 const tableNames = (db: Database.Database) =>
-  (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[])
+  (
+    db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as {
+      name: string;
+    }[]
+  )
     .map((r) => r.name)
     .filter((name) => !name.startsWith('sqlite_'));
 
@@ -81,7 +86,11 @@ for (const runner of runners) {
       const db = new Database(freshFile());
       const ms = [
         { version: 1, name: 'one', sql: 'CREATE TABLE a (x INTEGER);' },
-        { version: 2, name: 'two', sql: 'CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1); SELECT * FROM nope;' },
+        {
+          version: 2,
+          name: 'two',
+          sql: 'CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1); SELECT * FROM nope;',
+        },
       ];
       assert.throws(() => runner.migrate(db, ms), /nope/);
       assert.equal(db.pragma('user_version', { simple: true }), 1);
@@ -107,9 +116,10 @@ for (const runner of runners) {
   });
 }
 
-describe('relay reservations in the hub store', () => {
+// Against the store of this run: SQLite, or PostgreSQL when LATTICE_HUB_DATABASE=postgres.
+describe(`relay reservations in the hub store (${testStoreKind()})`, () => {
   const withStore = async (fn: (store: HubStore) => Promise<void>) => {
-    const store = openSqliteStore(freshFile());
+    const store = await openTestStore();
     try {
       for (const [user, device] of [
         ['amy', 'amy-laptop'],
@@ -137,7 +147,11 @@ describe('relay reservations in the hub store', () => {
     await withStore(async (store) => {
       assert.equal(await store.reserveRelayPort(amy()), true);
       assert.equal(
-        await store.reserveRelayPort({ ...amy({ shareId: 'sh_bob' }), userId: 'bob', deviceId: 'bob-laptop' }),
+        await store.reserveRelayPort({
+          ...amy({ shareId: 'sh_bob' }),
+          userId: 'bob',
+          deviceId: 'bob-laptop',
+        }),
         false,
       );
       assert.equal((await store.relayAssignmentAt(20000))?.shareId, 'sh_amy');
@@ -166,11 +180,18 @@ describe('relay reservations in the hub store', () => {
     await withStore(async (store) => {
       await store.reserveRelayPort(amy());
       await store.reserveRelayPort(amy({ shareId: 'sh_amy2', port: 20001 }));
-      await store.reserveRelayPort({ ...amy({ shareId: 'sh_bob', port: 20002 }), userId: 'bob', deviceId: 'bob-laptop' });
+      await store.reserveRelayPort({
+        ...amy({ shareId: 'sh_bob', port: 20002 }),
+        userId: 'bob',
+        deviceId: 'bob-laptop',
+      });
       await store.releaseRelayPort('sh_amy2');
       assert.deepEqual((await store.relayAssignments()).map((a) => a.shareId).sort(), ['sh_amy', 'sh_bob']);
       await store.releaseRelayPortsOfDevice('amy-laptop');
-      assert.deepEqual((await store.relayAssignments()).map((a) => a.shareId), ['sh_bob']);
+      assert.deepEqual(
+        (await store.relayAssignments()).map((a) => a.shareId),
+        ['sh_bob'],
+      );
     });
   });
 });
