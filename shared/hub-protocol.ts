@@ -51,6 +51,18 @@ export const NodeCapacity = z.object({
 });
 export type NodeCapacity = z.infer<typeof NodeCapacity>;
 
+/**
+ * How visitors verify the hub's certificate on a relay port: `publiclyTrusted` (libpq
+ * `sslrootcert=system`), or the CA in `caPem`, which the hub also serves at `caUrl`.
+ */
+export const RelayTls = z.object({
+  protection: z.enum(['postgres', 'tls']),
+  publiclyTrusted: z.boolean(),
+  caPem: z.string().max(64 * 1024).optional(),
+  caUrl: z.string().optional(),
+});
+export type RelayTls = z.infer<typeof RelayTls>;
+
 /** hub → agent */
 export const HubToAgent = z.discriminatedUnion('type', [
   /** A command from the owner's dashboard; `id` is the idempotency key. */
@@ -71,6 +83,8 @@ export const HubToAgent = z.discriminatedUnion('type', [
     publicHost: z.string(),
     publicPort: z.number().int().optional(),
     url: z.string(),
+    /** Present when the hub secures the public side with its certificate (see RelayTls). */
+    tls: RelayTls.optional(),
   }),
   z.object({ type: z.literal('relay.error'), requestId: z.string(), error: ErrorBody }),
 ]);
@@ -97,6 +111,12 @@ export const AgentToHub = z.discriminatedUnion('type', [
     preferredPort: z.number().int().optional(),
     basicAuth: z.object({ username: z.string(), password: z.string() }).optional(),
     expiresAt: z.string().nullable(),
+    /**
+     * How a tcp share's public side is secured when the hub has a certificate: `postgres` (Postgres's
+     * SSLRequest negotiation, cleartext logins refused), `tls` (TLS from the first byte; the default),
+     * `plain` (no TLS, asked for by the share). HTTP shares are always HTTPS then.
+     */
+    protection: z.enum(['postgres', 'tls', 'plain']).optional(),
   }),
   /** Close a share's public port and every open connection through it. */
   z.object({ type: z.literal('relay.close'), shareId: z.string() }),

@@ -82,6 +82,18 @@ export const Share = z.object({
   /** TCP shares asked to stay plain TCP (no TLS at the hub): said so wherever the share is shown. */
   plain: z.boolean().optional(),
   basicAuth: z.boolean(),
+  /**
+   * Set when the public side is TLS with the hub's certificate (a hub with `--tls-cert` or ACME).
+   * `caPem` (also downloadable at `caUrl`) is the CA to verify it with — a Postgres string's
+   * `sslrootcert` names it as the file `lattice-relay-ca.pem`; without it the certificate is
+   * publicly trusted (`sslrootcert=system`).
+   */
+  hubTls: z.object({ caPem: z.string().optional(), caUrl: z.string().optional() }).optional(),
+  /**
+   * Postgres through a hub with a certificate: the string with `require_auth=scram-sha-256` added,
+   * a second lock for clients on libpq 16 or later (libpq 15, Debian 12's psql, refuses the parameter).
+   */
+  connectionStringStrict: z.string().optional(),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   message: z.string().optional(),

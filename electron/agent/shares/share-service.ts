@@ -242,6 +242,7 @@ export class ShareService {
             })
           : target.hostPort;
       endpoint = await provider.open(this.tunnelRequest(id, target.kind, localPort, secrets, expiresAt));
+      secrets.hubTls = endpoint.tls;
       this.open.add(id);
       if (owner) {
         try {
@@ -448,12 +449,16 @@ export class ShareService {
         'share re-opened on another address',
       );
     }
+    // How the hub secures the public side may have changed (it got a certificate): the strings follow.
+    const secrets = this.unseal(before);
+    secrets.hubTls = endpoint.tls;
     const row = this.repo.update(id, {
       status: 'active',
       url: endpoint.url,
       publicHost: endpoint.publicHost,
       publicPort: endpoint.publicPort ?? null,
       message: null,
+      sealed: this.seal(id, secrets),
     })!;
     this.bus.emit({ type: 'share.changed', share: this.view(row) });
   }
@@ -584,6 +589,10 @@ export class ShareService {
       basicAuth: secrets.basicAuth,
       expiresAt,
       preferredPort,
+      // Where the hub has a certificate: Postgres's own TLS negotiation, TLS from the first byte, or
+      // plain for a TCP share that asked for it.
+      protection:
+        kind === 'postgres' ? 'postgres' : kind === 'tcp' && this.repo.byId(shareId)?.plain ? 'plain' : 'tls',
     };
   }
 

@@ -1,6 +1,6 @@
 // What a share shows to its owner: the ready-to-paste address with the credentials a client needs —
 // always the share's own (its database role, its S3 key), never the workload's.
-import { postgresUrl, type Share } from '../../../shared';
+import { postgresUrl, type RelayTls, type Share } from '../../../shared';
 import type { ShareRow } from '../store';
 
 /** The secrets of a share, sealed in its row. */
@@ -13,6 +13,21 @@ export interface ShareSecrets {
   basicAuth?: { username: string; password: string };
   /** The key pair made for an S3 share; visitors sign with it, the agent re-signs with the root key. */
   s3?: { accessKeyId: string; secretAccessKey: string };
+  /** How the hub secures the public side with its certificate, from its last `relay.opened`. */
+  hubTls?: RelayTls;
+}
+
+/** The file name a Postgres string's `sslrootcert` gives the hub's CA (downloaded next to the client). */
+export const RELAY_CA_FILE = 'lattice-relay-ca.pem';
+
+/**
+ * The query of a Postgres share's string. Through a hub with a certificate the client verifies the
+ * hub (verify-full: a stranger answering on that address gets no password); otherwise it asks the
+ * server itself for TLS (`require`, see SHARE_SSLMODE).
+ */
+function postgresQuery(hubTls: RelayTls | undefined): string {
+  if (hubTls?.protection !== 'postgres') return `?sslmode=${SHARE_SSLMODE}`;
+  return `?sslmode=verify-full&sslrootcert=${hubTls.publiclyTrusted ? 'system' : RELAY_CA_FILE}`;
 }
 
 /**
@@ -51,6 +66,11 @@ export function shareView(row: ShareRow, secrets: ShareSecrets): Share {
   if (row.publicPort !== null) share.publicPort = row.publicPort;
   if (row.message) share.message = row.message;
   if (row.kind === 'tcp') share.plain = row.plain;
+  if (secrets.hubTls) {
+    share.hubTls = secrets.hubTls.publiclyTrusted
+      ? {}
+      : { caPem: secrets.hubTls.caPem, caUrl: secrets.hubTls.caUrl };
+  }
   const reachable = row.url !== null && row.publicHost !== null && row.publicPort !== null;
 
   if (row.kind === 'postgres' && row.roleName && secrets.password) {
@@ -61,8 +81,10 @@ export function shareView(row: ShareRow, secrets: ShareSecrets): Share {
         { username: row.roleName, password: secrets.password, database: secrets.database },
         row.publicHost!,
         row.publicPort!,
-        `?sslmode=${SHARE_SSLMODE}`,
+        postgresQuery(secrets.hubTls),
       );
+      if (secrets.hubTls?.protection === 'postgres')
+        share.connectionStringStrict = `${share.connectionString}&require_auth=scram-sha-256`;
     }
   } else if (row.kind === 's3') {
     if (reachable) share.url = s3EndpointOf(row);

@@ -210,6 +210,7 @@ export class RelayTunnelProvider implements TunnelProvider {
         preferredPort,
         basicAuth: req.basicAuth,
         expiresAt: req.expiresAt,
+        protection: req.protection,
       });
       if (!sent) {
         clearTimeout(timer);
@@ -264,7 +265,7 @@ export class RelayTunnelProvider implements TunnelProvider {
         const code = HUB_CODES_KEPT.has(msg.error.code) ? msg.error.code : 'share_failed';
         pending.reject(new LatticeError(code, `The hub refused the relay: ${msg.error.message}`));
       } else {
-        pending.resolve({ url: msg.url, publicHost: msg.publicHost, publicPort: msg.publicPort });
+        pending.resolve({ url: msg.url, publicHost: msg.publicHost, publicPort: msg.publicPort, tls: msg.tls });
       }
       return;
     }

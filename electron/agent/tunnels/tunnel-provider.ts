@@ -1,6 +1,6 @@
 // How a share reaches the world. Two providers sit behind this one interface: the hub relay (the
 // default when paired: no third-party account) and ngrok (for owners with an ngrok account).
-import type { ShareVia } from '../../../shared';
+import type { RelayTls, ShareVia } from '../../../shared';
 
 export interface TunnelOpenRequest {
   shareId: string;
@@ -13,6 +13,8 @@ export interface TunnelOpenRequest {
   expiresAt: string | null;
   /** Ask for this public port again (re-opening after a restart keeps the address visitors have). */
   preferredPort?: number;
+  /** How a hub with a certificate secures a tcp tunnel's public side (shared/hub-protocol.ts). */
+  protection?: 'postgres' | 'tls' | 'plain';
 }
 
 export interface TunnelEndpoint {
@@ -20,6 +22,8 @@ export interface TunnelEndpoint {
   url: string;
   publicHost: string;
   publicPort?: number;
+  /** The public side is TLS with the hub's certificate, verified as this says. */
+  tls?: RelayTls;
 }
 
 /** What a provider reports about a tunnel it re-opened on its own (the hub came back, …). */
