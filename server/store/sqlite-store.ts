@@ -178,6 +178,37 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
   q.pruneCodes.run(startedAt);
   q.pruneResults.run(new Date(Date.now() - 24 * 3600_000).toISOString());
 
+  // Group commit for the two writes every relayed command makes (its result, its audit entry): what
+  // is written within one turn of the event loop goes to the database in one transaction, and each
+  // write still resolves only once it is committed. One WAL append per batch instead of per row.
+  const batch: { run(): void; done(err?: unknown): void }[] = [];
+  const commitBatch = db.transaction((items: typeof batch) => {
+    for (const item of items) item.run();
+  });
+  const flushBatch = () => {
+    const items = batch.splice(0);
+    if (items.length === 0) return;
+    try {
+      commitBatch(items);
+      for (const item of items) item.done();
+    } catch {
+      // One bad row must not fail the others: each on its own, as before batching.
+      for (const item of items) {
+        try {
+          item.run();
+          item.done();
+        } catch (err) {
+          item.done(err);
+        }
+      }
+    }
+  };
+  const write = (run: () => void) =>
+    new Promise<void>((resolve, reject) => {
+      batch.push({ run, done: (err) => (err ? reject(err) : resolve()) });
+      if (batch.length === 1) setImmediate(flushBatch);
+    });
+
   const store: HubStore = {
     ...sqliteInventoryStore(db),
     async createUser(user) {
@@ -242,6 +273,7 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
       q.touchDevice.run(at, id);
     },
     async commandResult(deviceId, commandId) {
+      flushBatch(); // read what was written, even if its batch has not come round yet
       const r = q.result.get(deviceId, commandId);
       if (!r) return undefined;
       return {
@@ -253,27 +285,27 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
       };
     },
     async saveCommandResult(entry: StoredCommandResult) {
-      q.saveResult.run(
-        entry.deviceId,
-        entry.commandId,
-        entry.userId,
-        entry.name,
-        JSON.stringify(entry.result),
-        now(),
+      const json = JSON.stringify(entry.result);
+      const at = now();
+      await write(() =>
+        q.saveResult.run(entry.deviceId, entry.commandId, entry.userId, entry.name, json, at),
       );
     },
     async audit(entry: AuditEntry) {
-      q.audit.run(
-        entry.userId,
-        entry.deviceId,
-        entry.commandId,
-        entry.commandName,
-        entry.ok ? 1 : 0,
-        entry.errorCode,
-        entry.at,
+      await write(() =>
+        q.audit.run(
+          entry.userId,
+          entry.deviceId,
+          entry.commandId,
+          entry.commandName,
+          entry.ok ? 1 : 0,
+          entry.errorCode,
+          entry.at,
+        ),
       );
     },
     async auditLog(userId, limit = 100) {
+      flushBatch();
       return q.auditLog.all(userId, limit).map((r) => ({
         userId: r.user_id,
         deviceId: r.device_id,
@@ -319,7 +351,10 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
       q.releaseOfDevice.run(deviceId);
     },
     async close() {
-      if (db.open) db.close();
+      if (db.open) {
+        flushBatch();
+        db.close();
+      }
     },
   };
   return store;
