@@ -6,21 +6,24 @@
 //                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
 // The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
 // Never fails on a timing. Knobs: BENCH_CONNECTIONS (10000), BENCH_SECONDS (8), BENCH_IN_FLIGHT (16),
-// BENCH_PROFILE=DIR (--cpu-prof every process).
+// BENCH_PARTS (commands,memory), BENCH_PROFILE=DIR (--cpu-prof every process).
 // Two hubs over NATS (issue 16) plug in as another CommandPath: posts to one hub, agent on the other.
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import WebSocket from 'ws';
 import { api, registerUser } from '../test/integration/hub-fixtures';
 import { startChild, type BenchChild } from './support/child';
-import { fmt, ms, ratio, summarize, table, type LatencySummary } from './support/report';
+import { cpuMs, fmt, ms, ratio, summarize, table, type LatencySummary } from './support/report';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'commands,memory').split(','));
 
 interface Rate extends LatencySummary {
   perSecond: number;
+  /** CPU the server process spent per round trip (robust to a busy machine, unlike the rate). */
+  serverCpuUs: number;
 }
 
 // ---- memory ----
@@ -32,7 +35,10 @@ async function memoryPerConnection(
   const clients = await startChild('ws-clients.ts', {}, { name: `mem-clients-${kind}` });
   try {
     const url = server.ready.url as string;
-    if (kind === 'hub') await clients.request('pairDevices', { url, count: CONNECTIONS });
+    if (kind === 'hub') {
+      const paired = await clients.request<{ seconds: number }>('pairDevices', { url, count: CONNECTIONS });
+      console.log(`  (${fmt(CONNECTIONS, 0)} devices paired through the API in ${fmt(paired.seconds, 0)} s)`);
+    }
     const before = await server.request<{ rss: number }>('memory');
     const opened = await clients.request<{ seconds: number }>('openSockets', {
       url,
@@ -54,10 +60,12 @@ async function memoryPerConnection(
 // ---- round trips ----
 
 /** `IN_FLIGHT` loops of `once()` for SECONDS; every completion's latency. */
-async function closedLoop(once: () => Promise<void>): Promise<Rate> {
+async function closedLoop(serverPid: number, once: () => Promise<void>): Promise<Rate> {
   const samples: number[] = [];
   const warmEnd = performance.now() + 1_000;
   const end = warmEnd + SECONDS * 1000;
+  let cpuAtWarmEnd = 0;
+  const mark = setTimeout(() => (cpuAtWarmEnd = cpuMs([serverPid])), 1_000);
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       for (;;) {
@@ -68,18 +76,21 @@ async function closedLoop(once: () => Promise<void>): Promise<Rate> {
       }
     }),
   );
-  return { ...summarize(samples), perSecond: samples.length / SECONDS };
+  clearTimeout(mark);
+  const serverCpuUs = ((cpuMs([serverPid]) - cpuAtWarmEnd) * 1000) / samples.length;
+  return { ...summarize(samples), perSecond: samples.length / SECONDS, serverCpuUs };
 }
 
 const commandBody = () => JSON.stringify({ id: randomUUID(), name: 'workload.list', args: {} });
 
-async function wsEcho(url: string): Promise<Rate> {
+async function wsEcho(url: string, serverPid: number): Promise<Rate> {
   const ws = new WebSocket(url.replace(/^http/, 'ws'), { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const waiting: (() => void)[] = [];
   ws.on('message', () => waiting.shift()?.());
   try {
     return await closedLoop(
+      serverPid,
       () =>
         new Promise<void>((resolve) => {
           waiting.push(resolve);
@@ -94,6 +105,8 @@ async function wsEcho(url: string): Promise<Rate> {
 /** One path of relayed commands: where to POST, with which headers. */
 interface CommandPath {
   url: string;
+  /** The process whose CPU per command is reported (the hub that received the POST). */
+  serverPid: number;
   path: string;
   headers: Record<string, string>;
 }
@@ -136,7 +149,7 @@ async function httpCommands(target: CommandPath): Promise<Rate> {
       req.end(body);
     });
   try {
-    const rate = await closedLoop(once);
+    const rate = await closedLoop(target.serverPid, once);
     if (failures) throw new Error(`${failures} commands failed, e.g. ${lastFailure}`);
     return rate;
   } finally {
@@ -153,11 +166,16 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate>> {
   };
   try {
     const echo = await start('hub-server.ts', { kind: 'echo-ws' }, 'echo-ws');
-    const echoRate = await wsEcho(echo.ready.url as string);
+    const echoRate = await wsEcho(echo.ready.url as string, echo.pid);
 
     const mini = await start('hub-server.ts', { kind: 'mini-relay' }, 'mini-relay');
     await start('fake-agent.ts', { url: mini.ready.url }, 'mini-relay-agent');
-    const miniRate = await httpCommands({ url: mini.ready.url as string, path: '/commands', headers: {} });
+    const miniRate = await httpCommands({
+      url: mini.ready.url as string,
+      serverPid: mini.pid,
+      path: '/commands',
+      headers: {},
+    });
 
     const hubServer = await start('hub-server.ts', { kind: 'hub' }, 'hub');
     const hub = { url: hubServer.ready.url as string };
@@ -171,6 +189,7 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate>> {
     await start('fake-agent.ts', { url: hub.url, deviceToken: paired.body.deviceToken }, 'hub-agent');
     const hubRate = await httpCommands({
       url: hub.url,
+      serverPid: hubServer.pid,
       path: `/api/devices/${paired.body.deviceId}/commands`,
       headers: { authorization: `Bearer ${user.accessToken}` },
     });
@@ -181,40 +200,54 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate>> {
 }
 
 const started = performance.now();
-console.log(`commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after 1 s of warm-up`);
-const rates = await commandRates();
-table([
-  ['path', 'round trips/s', 'p50', 'p99', 'vs minimal relay'],
-  [
-    'bare ws echo',
-    fmt(rates.echo.perSecond, 0),
-    ms(rates.echo.p50),
-    ms(rates.echo.p99),
-    ratio(rates.echo.perSecond, rates.mini.perSecond),
-  ],
-  ['minimal HTTP → ws relay', fmt(rates.mini.perSecond, 0), ms(rates.mini.p50), ms(rates.mini.p99), '1×'],
-  [
-    'hub POST /api/devices/:id/commands',
-    fmt(rates.hub.perSecond, 0),
-    `${ms(rates.hub.p50)} (goal ≤ 2 ms: ${rates.hub.p50 <= 2 ? 'met' : 'NOT met'})`,
-    ms(rates.hub.p99),
-    ratio(rates.hub.perSecond, rates.mini.perSecond, { op: '>=', target: 0.5, of: 'minimal relay' }),
-  ],
-]);
+if (PARTS.has('commands')) {
+  console.log(`commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after 1 s of warm-up`);
+  const rates = await commandRates();
+  const cpu = (r: Rate) => `${fmt(r.serverCpuUs, 0)} µs`;
+  table([
+    ['path', 'round trips/s', 'p50', 'p99', 'vs minimal relay', 'server CPU per round trip'],
+    [
+      'bare ws echo',
+      fmt(rates.echo.perSecond, 0),
+      ms(rates.echo.p50),
+      ms(rates.echo.p99),
+      ratio(rates.echo.perSecond, rates.mini.perSecond),
+      cpu(rates.echo),
+    ],
+    [
+      'minimal HTTP → ws relay',
+      fmt(rates.mini.perSecond, 0),
+      ms(rates.mini.p50),
+      ms(rates.mini.p99),
+      '1×',
+      cpu(rates.mini),
+    ],
+    [
+      'hub POST /api/devices/:id/commands',
+      fmt(rates.hub.perSecond, 0),
+      `${ms(rates.hub.p50)} (goal ≤ 2 ms: ${rates.hub.p50 <= 2 ? 'met' : 'NOT met'})`,
+      ms(rates.hub.p99),
+      ratio(rates.hub.perSecond, rates.mini.perSecond, { op: '>=', target: 0.5, of: 'minimal relay' }),
+      `${cpu(rates.hub)} (${ratio(rates.hub.serverCpuUs, rates.mini.serverCpuUs)} minimal relay)`,
+    ],
+  ]);
+}
 
-console.log(
-  `\nmemory per idle connection at ${fmt(CONNECTIONS, 0)} connections (server RSS delta after GC):`,
-);
-const bare = await memoryPerConnection('bare-ws');
-const hubMem = await memoryPerConnection('hub');
-table([
-  ['server', 'per connection', 'opened in', 'vs bare ws'],
-  ['bare ws', `${fmt(bare.perConnKb)} KB`, `${fmt(bare.openSeconds, 1)} s`, '1×'],
-  [
-    'hub, authenticated agents',
-    `${fmt(hubMem.perConnKb)} KB`,
-    `${fmt(hubMem.openSeconds, 1)} s`,
-    ratio(hubMem.perConnKb, bare.perConnKb, { op: '<=', target: 1.5, of: 'bare ws' }),
-  ],
-]);
+if (PARTS.has('memory')) {
+  console.log(
+    `\nmemory per idle connection at ${fmt(CONNECTIONS, 0)} connections (server RSS delta after GC):`,
+  );
+  const bare = await memoryPerConnection('bare-ws');
+  const hubMem = await memoryPerConnection('hub');
+  table([
+    ['server', 'per connection', 'opened in', 'vs bare ws'],
+    ['bare ws', `${fmt(bare.perConnKb)} KB`, `${fmt(bare.openSeconds, 1)} s`, '1×'],
+    [
+      'hub, authenticated agents',
+      `${fmt(hubMem.perConnKb)} KB`,
+      `${fmt(hubMem.openSeconds, 1)} s`,
+      ratio(hubMem.perConnKb, bare.perConnKb, { op: '<=', target: 1.5, of: 'bare ws' }),
+    ],
+  ]);
+}
 console.log(`\nbench/hub done in ${fmt((performance.now() - started) / 1000, 0)} s`);

@@ -11,7 +11,6 @@
 // The best round is reported, with the range. Never fails on a timing. Knobs: BENCH_ROUNDS (3),
 // BENCH_NODE_MB (128), BENCH_COPY_MB (400), BENCH_RTT (5000), BENCH_PGBENCH_S (5), BENCH_PARTS
 // (bulk,copy,rtt,pgbench,tls), BENCH_PROFILE=DIR (--cpu-prof every process but the agent).
-import { readFileSync } from 'node:fs';
 import { startChild, type BenchChild } from './support/child';
 import { startRelayStack, type RelayStack } from './support/lattice-stack';
 import {
@@ -21,7 +20,7 @@ import {
   psqlCopyOut,
   type PgbenchResult,
 } from './support/postgres-clients';
-import { fmt, median, ms, ratio, table, type LatencySummary } from './support/report';
+import { cpuMs, fmt, median, ms, ratio, table, type LatencySummary } from './support/report';
 import { download, roundTrips, upload } from './support/stream-client';
 import { measureTlsRelay } from './support/relay-tls';
 
@@ -58,18 +57,6 @@ async function perPath<T>(
 
 const range = (xs: number[], digits = 0) =>
   xs.length > 1 ? ` [${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}]` : '';
-
-/** CPU time (user + system) the processes used so far, from /proc (clock ticks of 10 ms). */
-function cpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10;
-}
 
 // Best of the rounds: on a shared machine other work only ever slows a round down, so the best
 // round is the closest to what the path can do; the range shows how noisy the run was.

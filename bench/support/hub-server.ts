@@ -57,7 +57,18 @@ childMain<{ kind: 'hub' | 'bare-ws' | 'echo-ws' | 'mini-relay' }>(async ({ kind 
   const handlers = { memory };
   if (kind === 'hub') {
     const dataDir = mkdtempSync(join(tmpdir(), 'lattice-bench-hubsrv-'));
-    const hub = await startHub({ dataDir, port: 0, logger: pino({ level: 'silent' }) });
+    // Room for 10,000 agents of one account from one address: the hub's defaults (per-account and
+    // per-address caps, a global socket cap) are for the internet. Loosely typed so the bench also
+    // starts hubs that do not have one of these options (yet).
+    const capacity: Record<string, unknown> = {
+      connections: {
+        maxConnections: 12_000,
+        maxConnectionsPerAddress: 12_000,
+        maxUpgradesPerAddress: 12_000,
+      },
+      accountCaps: { devices: 12_000 },
+    };
+    const hub = await startHub({ dataDir, port: 0, logger: pino({ level: 'silent' }), ...capacity });
     return {
       ready: { url: hub.url },
       handlers,

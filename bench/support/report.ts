@@ -1,4 +1,7 @@
-// Numbers and the lines the benches print: percentiles, rates, and a ratio with its goal beside it.
+// Numbers and the lines the benches print: percentiles, rates, CPU time of processes, and a ratio
+// with its goal beside it.
+import { readFileSync } from 'node:fs';
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function percentile(sorted: number[], p: number): number {
@@ -53,4 +56,16 @@ export function table(rows: string[][]): void {
           .join('  ')
           .trimEnd(),
     );
+}
+
+/** CPU time (user + system) the processes used so far, from /proc (clock ticks of 10 ms). */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10;
 }
