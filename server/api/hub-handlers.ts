@@ -17,7 +17,6 @@ import {
   type HubProcedures,
   type HubUser,
   type InventoryWorkload,
-  type NodeInfo,
   type NodeSummary,
   type QueueExpiry,
   type QueuedCommand,
@@ -120,12 +119,8 @@ async function runOnNode<K extends CommandName>(
 
 // ---- finding computers and workloads ---------------------------------------------------------------
 
-async function deviceOf(ctx: HubContext, user: HubUser, node: NodeInfo): Promise<DeviceRow> {
-  return requireOwnDevice(ctx, user, node.id);
-}
-
 async function nodeByRef(ctx: HubContext, user: HubUser, ref: string): Promise<DeviceRow> {
-  return deviceOf(ctx, user, findNode(await ctx.inventory.nodes(user.id), ref));
+  return requireOwnDevice(ctx, user, findNode(await ctx.inventory.nodes(user.id), ref).id);
 }
 
 /**
@@ -230,7 +225,7 @@ export const HUB_HANDLERS: { [K in HubProcedureName]: HubHandler<K> } = {
     const nodes = await ctx.inventory.nodes(user.id);
     const requested = spec.template === 'custom' ? (spec.memory ?? 0) : 0;
     const chosen = target === 'auto' ? placeAuto(nodes, requested) : findNode(nodes, target);
-    const device = await deviceOf(ctx, user, chosen);
+    const device = await requireOwnDevice(ctx, user, chosen.id);
     const out = await runOnNode(ctx, user, device, 'workload.deploy', spec, { queue, queueExpires, id });
     if (!out.value) return { node: out.node, queued: out.queued };
     const { share, shareError, ...workload } = out.value as DeployResult;
@@ -269,7 +264,7 @@ export const HUB_HANDLERS: { [K in HubProcedureName]: HubHandler<K> } = {
     const wanted = input?.node ? [findNode(nodes, input.node)] : nodes;
     const lists = await Promise.all(
       wanted.map(async (n) => {
-        const out = await runOnNode(ctx, user, await deviceOf(ctx, user, n), 'share.list', {});
+        const out = await runOnNode(ctx, user, await requireOwnDevice(ctx, user, n.id), 'share.list', {});
         return out.value!.map((s) => ({ ...s, node: out.node }));
       }),
     );
@@ -291,7 +286,7 @@ const notShared = (ref: string) =>
 /** The online computer holding share `shareId`, asked of each. */
 async function shareOwner(ctx: HubContext, user: HubUser, shareId: string): Promise<DeviceRow | undefined> {
   for (const n of (await ctx.inventory.nodes(user.id)).filter((x) => x.online)) {
-    const device = await deviceOf(ctx, user, n);
+    const device = await requireOwnDevice(ctx, user, n.id);
     const out = await runOnNode(ctx, user, device, 'share.list', {}).catch(() => undefined);
     if (out?.value?.some((s) => s.id === shareId)) return device;
   }
