@@ -1,5 +1,6 @@
-// The remote dashboard: the hub's REST API for accounts and devices, its WebSocket for presence and
-// device events, and per-device ConsoleApis that relay commands (shared/hub-protocol.ts).
+// The remote dashboard: the hub's REST API for accounts and devices, its account-wide procedures at
+// /trpc (shared/hub-api.ts: every workload, computer and queued command of the account), its WebSocket
+// for presence, device events and queue changes, and per-device ConsoleApis that relay commands.
 import {
   AuthResponse,
   DashboardEvent,
@@ -8,6 +9,10 @@ import {
   TOKEN_PROTOCOL_PREFIX,
   type AgentEvent,
   type CommandName,
+  type ErrorBody,
+  type HubProcedureInput,
+  type HubProcedureName,
+  type HubProcedureOutput,
   type HubUser,
   type LogLine,
   type Result,
@@ -17,6 +22,7 @@ import { newLogLines } from './log-overlap';
 import type { ConsoleApi, StreamState } from './console-api';
 import { Listeners } from './listeners';
 import { networkError, readResult } from './read-result';
+import { procedureRequest, readProcedureReply } from './trpc-reply';
 
 const REFRESH_KEY = 'lattice.hub.refresh';
 const LOG_POLL_MS = 2000;
@@ -99,6 +105,29 @@ export class HubClient {
       method: 'POST',
       body: { id: crypto.randomUUID(), name, args: args ?? {} },
     });
+  }
+
+  /**
+   * One procedure of the hub's account-wide API (`/trpc/<name>`), its input and output those of the
+   * contract. The same API a script reaches with @trpc/client; spelled out here because the renderer
+   * may not import the hub's router type.
+   */
+  async procedure<K extends HubProcedureName>(
+    name: K,
+    input: HubProcedureInput<K>,
+    retried = false,
+  ): Promise<Result<HubProcedureOutput<K>>> {
+    const { method, path, body } = procedureRequest(name, input);
+    const res = await this.send(path, { method, body });
+    if (!(res instanceof Response)) return { ok: false, error: res };
+    if (res.status === 401 && !retried && (await this.refresh())) return this.procedure(name, input, true);
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch {
+      return { ok: false, error: { code: 'internal', message: `Unexpected reply (HTTP ${res.status})` } };
+    }
+    return readProcedureReply(name, res.status, json);
   }
 
   /** A ConsoleApi for one device: commands relayed, events filtered from the dashboard socket. */
@@ -238,12 +267,24 @@ export class HubClient {
     opts: { method?: string; body?: unknown; anonymous?: boolean } = {},
     retried = false,
   ): Promise<Result<T>> {
+    const res = await this.send(path, opts);
+    if (!(res instanceof Response)) return { ok: false, error: res };
+    if (res.status === 401 && !opts.anonymous && !retried && (await this.refresh())) {
+      return this.request<T>(path, opts, true);
+    }
+    return readResult<T>(res);
+  }
+
+  /** One HTTP request to the hub with the access token; a network failure comes back as an ErrorBody. */
+  private async send(
+    path: string,
+    opts: { method?: string; body?: unknown; anonymous?: boolean },
+  ): Promise<Response | ErrorBody> {
     const headers: Record<string, string> = {};
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (!opts.anonymous && this.accessToken) headers.authorization = `Bearer ${this.accessToken}`;
-    let res: Response;
     try {
-      res = await fetch(this.base + path, {
+      return await fetch(this.base + path, {
         method: opts.method ?? 'GET',
         headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
@@ -251,11 +292,7 @@ export class HubClient {
       });
     } catch (err) {
       this.setStreamState('down');
-      return { ok: false, error: networkError('Could not reach the hub', err) };
+      return networkError('Could not reach the hub', err);
     }
-    if (res.status === 401 && !opts.anonymous && !retried && (await this.refresh())) {
-      return this.request<T>(path, opts, true);
-    }
-    return readResult<T>(res);
   }
 }

@@ -1,22 +1,37 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
-import { TEMPLATES, type ErrorBody, type TemplateId } from '../../../shared';
-import { useApi } from '../api/api-context';
+import { useContext, useState, type FormEvent, type ReactNode } from 'react';
+import {
+  TEMPLATES,
+  type DeployCommandArgs,
+  type DeployResult,
+  type ErrorBody,
+  type HubDeployOutput,
+  type Result,
+  type TemplateId,
+} from '../../../shared';
+import { ApiContext } from '../api/api-context';
 import { navigate } from '../api/hash-route';
 import { useLattice } from '../store/store';
 import { DeployProgress } from './DeployProgress';
 import { ErrorNote } from './ErrorNote';
 import { Field } from './Field';
 import {
+  AUTO_TARGET,
   emptyForm,
   formFieldFor,
+  hubDeployInput,
   NEW_ENV,
   NEW_PORT,
   NEW_VOLUME,
+  placementReasons,
   removeRow,
+  targetError,
   updateRow,
   validateForm,
   type DeployFormState,
+  type DeployPlacement,
+  type ShareChoice,
 } from './deploy-form-model';
+import { formatBytes } from './Sparkline';
 
 /**
  * The editor for a list of rows (ports, environment, volumes): each row's fields, a Remove button
@@ -73,52 +88,112 @@ function suggestName(template: TemplateId, taken: Set<string>): string {
   for (let i = 1; ; i++) if (!taken.has(`${stem}-${i}`)) return `${stem}-${i}`;
 }
 
-export function DeployForm({ template }: { template: TemplateId }) {
-  const { api, base } = useApi();
+/** What a computer offers to a remote deploy, for the target picker. */
+function nodeOffer(n: DeployPlacement['nodes'][number]): string {
+  if (!n.online) return 'offline';
+  if (n.capacityAt === null || n.placeableMemoryBytes === null) return 'capacity not reported yet';
+  if (!n.allowsRemoteDeploy) return 'remote deploys off';
+  return `${formatBytes(n.placeableMemoryBytes)} free`;
+}
+
+/**
+ * The one deploy form of both faces. In the console and in one computer's view it deploys there
+ * (`workload.deploy` through the scope's ConsoleApi); given `placement` — the dashboard's
+ * account-wide deploy — it adds the target picker and deploys through the hub, which places it.
+ */
+export function DeployForm({ template, placement }: { template: TemplateId; placement?: DeployPlacement }) {
+  const scope = useContext(ApiContext);
+  if (!scope && !placement) throw new Error('DeployForm needs an ApiContext or a placement');
+  const base = placement ? '' : (scope?.base ?? '');
   const t = TEMPLATES[template];
-  const workloads = useLattice((s) => s.workloads);
+  const scopeWorkloads = useLattice((s) => s.workloads);
+  const inventory = useLattice((s) => s.inventory);
+  const workloads = placement ? Object.values(inventory) : Object.values(scopeWorkloads);
   // The name is suggested once; workloads appearing later must not rename what the person sees.
   const [form, setForm] = useState<DeployFormState>(() =>
-    emptyForm(template, suggestName(template, new Set(Object.values(workloads).map((w) => w.name)))),
+    emptyForm(
+      template,
+      suggestName(template, new Set(placement ? placement.takenNames : workloads.map((w) => w.name))),
+    ),
   );
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [serverError, setServerError] = useState<ErrorBody | null>(null);
+  const [unshared, setUnshared] = useState<{ name: string; href: string; error: ErrorBody } | null>(null);
   const [submitted, setSubmitted] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const deploying = Object.values(workloads).find((w) => submitted && w.name === submitted);
+  const deploying = workloads.find((w) => submitted && w.name === submitted);
+  const nodes = placement?.nodes ?? [];
+  const targetNode = nodes.find((n) => n.id === form.target);
+
+  const check = (f: DeployFormState) => {
+    const found = validateForm(f);
+    const target = placement && targetError(f, nodes);
+    return target ? { errors: { ...found.errors, target } } : found;
+  };
 
   const update = (patch: Partial<DeployFormState>) => {
     const next = { ...form, ...patch };
     setForm(next);
     // Once a submit showed errors, re-check as the person fixes them.
-    if (Object.keys(errors).length) setErrors(validateForm(next).errors);
+    if (Object.keys(errors).length) setErrors(check(next).errors);
+  };
+  const updateShare = (patch: Partial<ShareChoice>) => update({ share: { ...form.share, ...patch } });
+
+  /** Where the deployed workload is shown: its page on the computer that runs it. */
+  const deployed = (
+    res: Result<{ name: string; nodeId?: string; shareError?: ErrorBody }>,
+  ): ErrorBody | undefined => {
+    if (!res.ok) return res.error;
+    const where = res.value.nodeId ? `/devices/${encodeURIComponent(res.value.nodeId)}` : base;
+    const href = `${where}/workloads/${encodeURIComponent(res.value.name)}`;
+    // Deployed but not shared: say why here, and link to it, rather than leave the reason behind.
+    if (res.value.shareError) setUnshared({ name: res.value.name, href, error: res.value.shareError });
+    else navigate(href);
+    return undefined;
+  };
+
+  const send = async (args: DeployCommandArgs): Promise<ErrorBody | undefined> => {
+    if (!placement) {
+      const res: Result<DeployResult> = await scope!.api.invoke('workload.deploy', args);
+      return deployed(res.ok ? { ok: true, value: res.value } : res);
+    }
+    const res: Result<HubDeployOutput> = await placement.deploy(hubDeployInput(args, form));
+    if (!res.ok) return res.error;
+    if (res.value.queued) {
+      navigate('/');
+      return undefined;
+    }
+    const w = res.value.workload;
+    if (!w) return { code: 'internal', message: 'The hub answered without the deployed workload' };
+    return deployed({
+      ok: true,
+      value: { name: w.name, nodeId: res.value.node.id, shareError: res.value.shareError },
+    });
   };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setServerError(null);
-    const { args, errors: found } = validateForm(form);
+    setUnshared(null);
+    const { args, errors: found } = check(form);
     setErrors(found);
-    if (!args) {
+    if (!args || Object.keys(found).length) {
       const first = Object.keys(found)[0];
       document.querySelector<HTMLElement>(`[data-field="${CSS.escape(first)}"]`)?.focus();
       return;
     }
     setBusy(true);
     setSubmitted(form.name.trim() || null);
-    const res = await api.invoke('workload.deploy', args);
+    const error = await send(args);
     setBusy(false);
-    if (res.ok) {
-      navigate(`${base}/workloads/${encodeURIComponent(res.value.name)}`);
-      return;
-    }
+    if (!error) return;
     setSubmitted(null);
-    if (res.error.field) {
-      const field = formFieldFor(form, res.error.field.split('.'));
-      setErrors({ [field]: res.error.message.replace(/^Invalid [^:]*: ([^:]*: )?/, '') });
-    }
-    setServerError(res.error);
+    const field = error.field ? formFieldFor(form, error.field.split('.')) : undefined;
+    if (field) setErrors({ [field]: error.message.replace(/^Invalid [^:]*: ([^:]*: )?/, '') });
+    // The placement answer is shown in full at the picker, one computer per line.
+    if (field !== 'target') setServerError(error);
   };
+  const reasons = errors.target ? placementReasons(errors.target) : [];
 
   return (
     <section className="card deploy" aria-labelledby="deploy-title" data-testid="deploy-form">
@@ -128,6 +203,54 @@ export function DeployForm({ template }: { template: TemplateId }) {
       <p className="muted">{t.summary}</p>
       {t.imageNote && <p className="muted small">{t.imageNote}</p>}
       <form onSubmit={(e) => void submit(e)} noValidate>
+        {placement && (
+          <div className="target-picker" data-testid="deploy-target">
+            <Field
+              label="Run on"
+              field="target"
+              error={reasons.length ? undefined : errors.target}
+              hint="Auto: the hub picks the online computer with the most free memory for remote deploys"
+            >
+              {(p) => (
+                <select
+                  {...p}
+                  value={form.target}
+                  onChange={(e) => update({ target: e.target.value, queue: false })}
+                >
+                  <option value={AUTO_TARGET}>Auto</option>
+                  {nodes.map((n) => (
+                    <option key={n.id} value={n.id} data-online={n.online}>
+                      {n.name} — {nodeOffer(n)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            {reasons.length > 0 && (
+              <div className="note note-error" role="alert" data-testid="placement-reasons">
+                <strong>No computer can take this deploy:</strong>
+                <ul>
+                  {reasons.map((r) => (
+                    <li key={r.node}>
+                      <strong>{r.node}</strong>: {r.reason}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
+            {targetNode && !targetNode.online && (
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={form.queue}
+                  onChange={(e) => update({ queue: e.target.checked })}
+                  data-testid="deploy-queue"
+                />{' '}
+                Queue the deploy until {targetNode.name} is back (kept 24 h)
+              </label>
+            )}
+          </div>
+        )}
         <Field
           label="Name"
           field="name"
@@ -363,7 +486,73 @@ export function DeployForm({ template }: { template: TemplateId }) {
           </>
         )}
 
+        <fieldset className="rows share-choice" data-field="share">
+          <legend>Share</legend>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.share.enabled}
+              onChange={(e) => updateShare({ enabled: e.target.checked })}
+              data-testid="deploy-share"
+            />{' '}
+            Share when ready — a public address once it is healthy
+          </label>
+          {form.share.enabled && (
+            <div className="row row-fields">
+              <Field label="Via" field="share.via">
+                {(p) => (
+                  <select
+                    {...p}
+                    value={form.share.via}
+                    onChange={(e) => updateShare({ via: e.target.value as ShareChoice['via'] })}
+                  >
+                    <option value="">the computer's default</option>
+                    <option value="relay">hub relay</option>
+                    <option value="ngrok">ngrok</option>
+                  </select>
+                )}
+              </Field>
+              <Field label="Expires after" field="share.expires">
+                {(p) => (
+                  <select
+                    {...p}
+                    value={form.share.expires}
+                    onChange={(e) => updateShare({ expires: e.target.value as ShareChoice['expires'] })}
+                  >
+                    <option value="1h">1 hour</option>
+                    <option value="24h">24 hours</option>
+                    <option value="7d">7 days</option>
+                    <option value="never">never</option>
+                  </select>
+                )}
+              </Field>
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={form.share.readOnly}
+                  onChange={(e) => updateShare({ readOnly: e.target.checked })}
+                  data-testid="deploy-share-read-only"
+                />{' '}
+                read-only
+              </label>
+            </div>
+          )}
+          {errors.share && (
+            <p className="field-error" role="alert" data-testid="error-share">
+              {errors.share}
+            </p>
+          )}
+        </fieldset>
+
         <ErrorNote error={serverError} testId="deploy-error" />
+        {unshared && (
+          <div className="note note-warn" role="alert" data-testid="deploy-unshared">
+            <strong>
+              {unshared.name} is deployed but not shared: {unshared.error.message}
+            </strong>{' '}
+            <a href={`#${unshared.href}`}>Open {unshared.name}</a>
+          </div>
+        )}
         {deploying && <DeployProgress workload={deploying} />}
         <div className="row">
           <button type="submit" className="btn btn-primary" disabled={busy} data-testid="deploy-submit">

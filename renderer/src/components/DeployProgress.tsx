@@ -10,7 +10,7 @@ const STEPS: Partial<Record<Workload['status'], string>> = {
 };
 
 /** Pull progress (layers) and the start phase of a workload being created. */
-export function DeployProgress({ workload }: { workload: Workload }) {
+export function DeployProgress({ workload }: { workload: Pick<Workload, 'id' | 'name' | 'status'> }) {
   const pull = useLattice((s) => s.pulls[workload.id]);
   const pullDone = !pull || pull.phase === 'done' || pull.phase === 'cached';
   let fraction = 0.1;

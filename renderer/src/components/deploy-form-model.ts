@@ -1,6 +1,17 @@
-// The deploy form's state, how it becomes `DeployArgs`, and how zod issues map back to its fields.
+// The deploy form's state, how it becomes `workload.deploy`'s arguments (and, on the dashboard, the
+// hub's placed deploy), and how zod issues map back to its fields.
 import type { z } from 'zod';
-import { DeployArgs, type RestartPolicy, type TemplateId } from '../../../shared';
+import {
+  DeployCommandArgs,
+  type HubDeployInput,
+  type HubDeployOutput,
+  type NodeInfo,
+  type RestartPolicy,
+  type Result,
+  type ShareExpiry,
+  type ShareVia,
+  type TemplateId,
+} from '../../../shared';
 
 /** Host first, as in `docker run -p HOST:CONTAINER`; an empty host port means any free one. */
 export interface PortRow {
@@ -23,6 +34,30 @@ export const NEW_PORT: PortRow = { host: '', container: '', protocol: 'tcp' };
 export const NEW_ENV: EnvRow = { key: '', value: '' };
 export const NEW_VOLUME: VolumeRow = { source: '', target: '', readOnly: false };
 
+/** "Share when ready": the `share` of workload.deploy, opened once the workload is healthy. */
+export interface ShareChoice {
+  enabled: boolean;
+  /** Empty: the agent's default (relay when paired with a hub). */
+  via: '' | ShareVia;
+  expires: ShareExpiry;
+  readOnly: boolean;
+}
+export const NO_SHARE: ShareChoice = { enabled: false, via: '', expires: '24h', readOnly: false };
+
+/** Where a dashboard deploy runs: `auto` (the hub picks) or a computer's id. */
+export const AUTO_TARGET = 'auto';
+
+/**
+ * What the dashboard's account-wide deploy adds to the form: the account's computers for the target
+ * picker, and the hub's `workload.deploy`. Absent in the console and in one computer's view.
+ */
+export interface DeployPlacement {
+  nodes: NodeInfo[];
+  /** Names already taken on any computer, for the suggested name. */
+  takenNames: string[];
+  deploy(input: HubDeployInput): Promise<Result<HubDeployOutput>>;
+}
+
 export interface DeployFormState {
   template: TemplateId;
   name: string;
@@ -36,6 +71,11 @@ export interface DeployFormState {
   cpus: string;
   memory: string;
   command: string;
+  share: ShareChoice;
+  /** Dashboard only: `auto` or a computer's id. */
+  target: string;
+  /** Dashboard only: keep the deploy on the hub until an offline target is back. */
+  queue: boolean;
 }
 
 export const emptyForm = (template: TemplateId, name: string): DeployFormState => ({
@@ -50,6 +90,9 @@ export const emptyForm = (template: TemplateId, name: string): DeployFormState =
   cpus: '',
   memory: '',
   command: '',
+  share: { ...NO_SHARE },
+  target: AUTO_TARGET,
+  queue: false,
 });
 
 /** The rows with row `index` changed by `patch` (the rows editor's one update path). */
@@ -74,10 +117,14 @@ const blankPort = (p: PortRow) => !p.container.trim() && !p.host.trim();
 const blankEnv = (e: EnvRow) => !e.key.trim() && !e.value;
 const blankVolume = (v: VolumeRow) => !v.source.trim() && !v.target.trim();
 
-export function formToArgs(f: DeployFormState): DeployArgs {
+/** The `share` argument, present only when "Share when ready" is ticked. */
+const shareArg = (c: ShareChoice) =>
+  c.enabled ? { share: { via: c.via || undefined, expires: c.expires, readOnly: c.readOnly } } : {};
+
+export function formToArgs(f: DeployFormState): DeployCommandArgs {
   const name = f.name.trim() || undefined;
   if (f.template !== 'custom') {
-    return { template: f.template, name, hostPort: num(f.hostPort) };
+    return { template: f.template, name, hostPort: num(f.hostPort), ...shareArg(f.share) };
   }
   const command = splitCommand(f.command);
   return {
@@ -95,7 +142,42 @@ export function formToArgs(f: DeployFormState): DeployArgs {
     cpus: num(f.cpus),
     memory: f.memory.trim() || undefined,
     command: command.length ? command : undefined,
+    ...shareArg(f.share),
   };
+}
+
+/** The hub's deploy: the same arguments, where to run them, and whether to wait for an offline target. */
+export const hubDeployInput = (args: DeployCommandArgs, f: DeployFormState): HubDeployInput => ({
+  ...args,
+  node: f.target,
+  ...(f.queue ? { queue: true } : {}),
+});
+
+/**
+ * Why the target cannot be used as chosen, before asking the hub: an offline computer needs the
+ * deploy queued. Auto and online computers are left to the hub, which knows their free memory.
+ */
+export function targetError(f: DeployFormState, nodes: NodeInfo[]): string | undefined {
+  if (f.target === AUTO_TARGET || f.queue) return undefined;
+  const node = nodes.find((n) => n.id === f.target);
+  if (!node) return 'choose Auto or one of your computers';
+  if (!node.online)
+    return `"${node.name}" is offline: choose Auto or another computer, or queue the deploy until it is back`;
+  return undefined;
+}
+
+/**
+ * The hub's "no computer fits" answer as one line per computer: `No computer can take this deploy —
+ * "alpha": offline; "beta": only 12 MiB free …`. Empty when the message is not in that form.
+ */
+export function placementReasons(message: string): { node: string; reason: string }[] {
+  const dash = message.indexOf(' — ');
+  if (dash < 0) return [];
+  const out: { node: string; reason: string }[] = [];
+  const re = /"((?:[^"\\]|\\.)*)": (.*?)(?=; "|$)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(message.slice(dash + 3)))) out.push({ node: m[1], reason: m[2] });
+  return out;
 }
 
 /**
@@ -117,6 +199,8 @@ export function formFieldFor(f: DeployFormState, path: (string | number)[]): str
     return i >= 0 ? `env.${i}.key` : 'env';
   }
   if (head === 'hostPort') return 'hostPort';
+  if (head === 'node' || head === 'queue') return 'target';
+  if (head === 'share') return 'share';
   return head ?? '';
 }
 
@@ -128,9 +212,12 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 }
 
 /** Validates the form with the contract's schema; returns errors keyed by form field. */
-export function validateForm(f: DeployFormState): { args?: DeployArgs; errors: Record<string, string> } {
+export function validateForm(f: DeployFormState): {
+  args?: DeployCommandArgs;
+  errors: Record<string, string>;
+} {
   const args = formToArgs(f);
-  const parsed = DeployArgs.safeParse(args);
+  const parsed = DeployCommandArgs.safeParse(args);
   if (parsed.success) return { args, errors: {} };
   const errors: Record<string, string> = {};
   for (const issue of parsed.error.issues) {

@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { Device, HubUser } from '../../../shared';
+import { inventoryInitial } from './inventory-slice';
 import type { LatticeState } from './store';
 
 export interface HubSlice {
@@ -26,7 +27,14 @@ export const createHubSlice: StateCreator<LatticeState, [], [], HubSlice> = (set
     set(
       hubUser
         ? { hubUser, hubAuth: 'signed-in' }
-        : { hubUser: null, hubAuth: 'signed-out', devices: {}, devicesLoaded: false },
+        : {
+            hubUser: null,
+            hubAuth: 'signed-out',
+            devices: {},
+            devicesLoaded: false,
+            // The account's inventory goes with its session.
+            ...inventoryInitial,
+          },
     ),
   setDevices: (list) => set({ devices: Object.fromEntries(list.map((d) => [d.id, d])), devicesLoaded: true }),
   setPresence: (deviceId, online, lastSeenAt) =>

@@ -7,8 +7,15 @@ import { createSharesSlice, sharesInitial, type SharesSlice } from './shares-sli
 import { createSystemSlice, systemInitial, type SystemSlice } from './system-slice';
 import { createSessionSlice, sessionInitial, type SessionSlice } from './session-slice';
 import { createHubSlice, hubInitial, type HubSlice } from './hub-slice';
+import { createInventorySlice, inventoryInitial, type InventorySlice } from './inventory-slice';
 
-export type LatticeState = WorkloadsSlice & PullsSlice & SharesSlice & SystemSlice & SessionSlice & HubSlice;
+export type LatticeState = WorkloadsSlice &
+  PullsSlice &
+  SharesSlice &
+  SystemSlice &
+  SessionSlice &
+  HubSlice &
+  InventorySlice;
 
 export const useLattice = create<LatticeState>()((...a) => ({
   ...createWorkloadsSlice(...a),
@@ -17,6 +24,7 @@ export const useLattice = create<LatticeState>()((...a) => ({
   ...createSystemSlice(...a),
   ...createSessionSlice(...a),
   ...createHubSlice(...a),
+  ...createInventorySlice(...a),
 }));
 
 /** The state one device's views hold; cleared when the dashboard switches devices. */
@@ -33,5 +41,6 @@ export function resetStores(): void {
     ...systemInitial,
     ...sessionInitial,
     ...hubInitial,
+    ...inventoryInitial,
   });
 }

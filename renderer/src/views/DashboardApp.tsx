@@ -1,8 +1,11 @@
 import { useEffect } from 'react';
 import { useHashRoute } from '../api/hash-route';
 import type { HubClient } from '../api/hub-transport';
+import { attachInventory } from '../store/inventory-sync';
 import { useLattice } from '../store/store';
+import { AllWorkloadsPage } from './AllWorkloadsPage';
 import { AuthScreen } from './AuthScreen';
+import { DashboardDeploy } from './DashboardDeploy';
 import { DeviceView } from './DeviceView';
 import { DevicesPage } from './DevicesPage';
 import { Shell } from './Shell';
@@ -39,19 +42,35 @@ export function DashboardApp({ hub }: { hub: HubClient }) {
   }, [hub]);
 
   useEffect(() => {
-    if (auth === 'signed-in') void loadDevices(hub);
+    if (auth !== 'signed-in') return;
+    void loadDevices(hub);
+    // The account-wide inventory lives as long as the session, whichever page is open.
+    return attachInventory(hub);
   }, [auth, hub]);
 
   if (auth === 'checking') return <main className="center-screen muted">Connecting to the hub…</main>;
   if (auth === 'signed-out' || !user) return <AuthScreen hub={hub} />;
 
   const [page, deviceId, ...rest] = route;
+  const hubDown = streamState === 'down' && (
+    <div className="banner banner-error" data-testid="banner-hub-down">
+      The hub is unreachable — retrying. Online states may be out of date.
+    </div>
+  );
+  const onWorkloads = !page || page === 'workloads' || page === 'deploy';
   return (
     <Shell
       face="dashboard"
       nav={
         <>
-          <a href="#/devices" aria-current={page !== 'devices' || !deviceId ? 'page' : undefined}>
+          <a href="#/" aria-current={onWorkloads ? 'page' : undefined} data-testid="nav-workloads">
+            All workloads
+          </a>
+          <a
+            href="#/devices"
+            aria-current={page === 'devices' ? 'page' : undefined}
+            data-testid="nav-devices"
+          >
             Computers
           </a>
           <span className="muted small" data-testid="hub-user">
@@ -70,14 +89,17 @@ export function DashboardApp({ hub }: { hub: HubClient }) {
     >
       {page === 'devices' && deviceId ? (
         <DeviceView key={deviceId} hub={hub} deviceId={deviceId} route={rest} />
+      ) : page === 'devices' ? (
+        <>
+          {hubDown}
+          <DevicesPage hub={hub} />
+        </>
+      ) : page === 'deploy' ? (
+        <DashboardDeploy hub={hub} template={deviceId ?? ''} />
       ) : (
         <>
-          {streamState === 'down' && (
-            <div className="banner banner-error" data-testid="banner-hub-down">
-              The hub is unreachable — retrying. Online states may be out of date.
-            </div>
-          )}
-          <DevicesPage hub={hub} />
+          {hubDown}
+          <AllWorkloadsPage hub={hub} />
         </>
       )}
     </Shell>
