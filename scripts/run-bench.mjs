@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every bench/*.ts (through tsx) one after the other; arguments filter by file name.
+// Runs every bench/*.ts (through tsx) one after the other; arguments filter by file name
+// (`npm run bench relay`, `npm run bench hub`). bench/support/ holds their helpers, not benches.
 // Benchmarks print their numbers; they never fail on timings, only on errors.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
