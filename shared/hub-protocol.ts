@@ -58,7 +58,10 @@ export type NodeCapacity = z.infer<typeof NodeCapacity>;
 export const RelayTls = z.object({
   protection: z.enum(['postgres', 'tls']),
   publiclyTrusted: z.boolean(),
-  caPem: z.string().max(64 * 1024).optional(),
+  caPem: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   caUrl: z.string().optional(),
 });
 export type RelayTls = z.infer<typeof RelayTls>;

@@ -1,6 +1,7 @@
-// What the relay TLS cases share: psql run where a client downloaded the share's CA file.
+// What the relay TLS tests share: the test certificates, and psql run where a client downloaded the
+// share's CA file.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,4 +38,53 @@ export async function downloadCa(share: Share): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-client-'));
   writeFileSync(join(dir, 'lattice-relay-ca.pem'), pem);
   return dir;
+}
+
+/** A test CA, and leaves it signs for 127.0.0.1/localhost; a second, unrelated CA for impostors. */
+export function makeTestCertificates(dir: string): void {
+  const ossl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  for (const ca of ['ca', 'other-ca']) {
+    ossl([
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=lattice ${ca} test`,
+    ]);
+  }
+  writeFileSync(
+    join(dir, 'leaf.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n',
+  );
+  for (const [leaf, ca] of [
+    ['leaf', 'ca'],
+    ['pebble-api', 'ca'],
+    ['impostor', 'other-ca'],
+  ]) {
+    ossl(['req', ...ec, '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', '/CN=127.0.0.1']);
+    ossl([
+      'x509',
+      '-req',
+      '-in',
+      `${leaf}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${leaf}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      'leaf.ext',
+    ]);
+  }
 }

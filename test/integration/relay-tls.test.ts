@@ -5,63 +5,15 @@
 // Every case is a real client we did not write: psql, pg, @aws-sdk/client-s3, openssl s_client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '../helpers/net';
+import { makeTestCertificates } from './relay-tls-support';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-
-/** A test CA, and leaves it signs for 127.0.0.1/localhost; a second, unrelated CA for impostors. */
-export function makeTestCertificates(dir: string): void {
-  const ossl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const ca of ['ca', 'other-ca']) {
-    ossl([
-      'req',
-      '-x509',
-      ...ec,
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=lattice ${ca} test`,
-    ]);
-  }
-  writeFileSync(
-    join(dir, 'leaf.ext'),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n',
-  );
-  for (const [leaf, ca] of [
-    ['leaf', 'ca'],
-    ['pebble-api', 'ca'],
-    ['impostor', 'other-ca'],
-  ]) {
-    ossl(['req', ...ec, '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', '/CN=127.0.0.1']);
-    ossl([
-      'x509',
-      '-req',
-      '-in',
-      `${leaf}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${leaf}.pem`,
-      '-days',
-      '2',
-      '-extfile',
-      'leaf.ext',
-    ]);
-  }
-}
 
 function fetchPem(url: string, ca: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -265,7 +265,12 @@ export class RelayTunnelProvider implements TunnelProvider {
         const code = HUB_CODES_KEPT.has(msg.error.code) ? msg.error.code : 'share_failed';
         pending.reject(new LatticeError(code, `The hub refused the relay: ${msg.error.message}`));
       } else {
-        pending.resolve({ url: msg.url, publicHost: msg.publicHost, publicPort: msg.publicPort, tls: msg.tls });
+        pending.resolve({
+          url: msg.url,
+          publicHost: msg.publicHost,
+          publicPort: msg.publicPort,
+          tls: msg.tls,
+        });
       }
       return;
     }
