@@ -73,6 +73,9 @@ describe('remote dashboard', () => {
           .getByTestId('hub-user')
           .filter({ hasText: `owner-${suffix}@example.com` })
           .waitFor();
+        // The landing page is All workloads; with no computer yet it points to pairing one.
+        await dash.getByTestId('inventory-no-computers').waitFor();
+        await dash.getByTestId('nav-devices').click();
         await dash.getByTestId('devices-empty').waitFor();
 
         // A pairing code, shown with the command to run.
@@ -172,6 +175,7 @@ describe('remote dashboard', () => {
         await dash.getByTestId('auth-error').waitFor();
         await dash.getByTestId('auth-password').fill('correct horse battery staple');
         await dash.getByTestId('auth-submit').click();
+        await dash.getByTestId('nav-devices').click();
         await dash.locator(`[data-testid="device-${DEVICE_NAME}"][data-online="false"]`).waitFor();
         assert.deepEqual(seriousErrors(errors), [], 'no script errors or CSP violations on the dashboard');
         await consoleContext.close();

@@ -242,7 +242,7 @@ function WorkloadRow({
         <StatusBadge status={workload.status} />
         {!online && (
           <div className="small muted" data-testid="inventory-age">
-            last reported {formatAge(ageAt(workload, now))} ago
+            last known, reported {formatAge(ageAt(workload, now))} ago
           </div>
         )}
         {workload.message && <div className="small note-inline">{workload.message}</div>}
