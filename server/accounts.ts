@@ -7,6 +7,7 @@ import { HashPoolBusyError, type HashPoolOptions } from './auth/hash-pool';
 import { PasswordHasher } from './auth/passwords';
 import { DelayLimiter, RateLimitedError, WindowLimiter, type DelayPolicy } from './auth/rate-limit';
 import type { TokenService } from './auth/tokens';
+import { assertRoomForDevice, DEFAULT_ACCOUNT_CAPS } from './account-caps';
 import type { DeviceRow, HubStore, UserRow } from './store/hub-store';
 
 export const PAIRING_CODE_TTL_MS = 10 * 60_000;
@@ -58,6 +59,8 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = {
 };
 
 export interface AccountsOptions {
+  /** Paired devices one account may have (account-caps.ts). */
+  maxDevices?: number;
   limits?: Partial<AuthLimits>;
   /** The password-hash pool: how many hashes at once, how long one may wait (hash-pool.ts). */
   hashPool?: Partial<HashPoolOptions>;
@@ -85,6 +88,7 @@ interface Gate {
 const GLOBAL = '*';
 
 export class Accounts {
+  private readonly maxDevices: number;
   readonly limits: AuthLimits;
   readonly hasher: PasswordHasher;
   private readonly account: DelayLimiter;
@@ -102,6 +106,7 @@ export class Accounts {
     private readonly tokens: TokenService,
     opts: AccountsOptions = {},
   ) {
+    this.maxDevices = opts.maxDevices ?? DEFAULT_ACCOUNT_CAPS.devices;
     const limits: AuthLimits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
     if (opts.loginFailures)
       limits.account = {
@@ -284,6 +289,7 @@ export class Accounts {
   }
 
   async createPairingCode(userId: string): Promise<{ code: string; expiresAt: string }> {
+    await assertRoomForDevice(this.store, userId, this.maxDevices);
     const raw = Array.from({ length: 10 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
     const code = `${raw.slice(0, 5)}-${raw.slice(5)}`;
     const expiresAt = new Date(Date.now() + PAIRING_CODE_TTL_MS).toISOString();
@@ -314,6 +320,8 @@ export class Accounts {
       );
     }
     refund();
+    // Again at redemption: a code made while the account had room may be used after it filled up.
+    await assertRoomForDevice(this.store, userId, this.maxDevices);
     const deviceId = newId('dev');
     const { token, jti } = await this.tokens.sign('device', deviceId);
     await this.store.createDevice({ id: deviceId, userId, name, tokenId: jti });

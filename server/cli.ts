@@ -2,6 +2,7 @@
 // CLI commands start without loading it.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { DEFAULT_ACCOUNT_CAPS } from './account-caps';
 import { parseDatabaseUrl } from './store/database-url';
 import {
   hardeningOptions,
@@ -25,6 +26,13 @@ function parseRange(value: string): { from: number; to: number } {
   if (!m || from < 1 || to > 65535 || from > to)
     throw new InvalidArgumentError('must be a range like 20000-20099');
   return { from, to };
+}
+
+function parseCap(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a whole number, 1 or more');
+  return n;
 }
 
 function parseUrl(value: string): string {
@@ -76,6 +84,8 @@ interface HubCommandOptions extends HardeningFlags {
   allowedOrigins?: string[];
   relayPorts?: { from: number; to: number };
   publicHost?: string;
+  maxDevicesPerAccount?: number;
+  maxSharesPerAccount?: number;
 }
 
 export function registerHubCommand(program: Command): void {
@@ -103,6 +113,16 @@ export function registerHubCommand(program: Command): void {
     )
     .option('--relay-ports <range>', 'public TCP ports for relay shares, e.g. 20000-20099', parseRange)
     .option('--public-host <host>', 'host name visitors use for relay ports (default: the public URL host)')
+    .option(
+      '--max-devices-per-account <n>',
+      `devices one account may pair (default ${DEFAULT_ACCOUNT_CAPS.devices})`,
+      parseCap,
+    )
+    .option(
+      '--max-shares-per-account <n>',
+      `relay shares one account may hold, so none takes the whole port range (default ${DEFAULT_ACCOUNT_CAPS.relayShares})`,
+      parseCap,
+    )
     // Limits for a hub on the open internet (http/hardening-flags.ts; defaults in docs/SECURITY.md).
     .option(
       '--trust-proxy <n>',
@@ -142,6 +162,7 @@ export function registerHubCommand(program: Command): void {
           allowedOrigins: options.allowedOrigins,
           relayPorts: options.relayPorts,
           publicHost: options.publicHost,
+          accountCaps: { devices: options.maxDevicesPerAccount, relayShares: options.maxSharesPerAccount },
           ...hardeningOptions(options),
         });
       } catch (err) {

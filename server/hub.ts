@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
+import type { AccountCaps } from './account-caps';
 import { Accounts, type AccountsOptions } from './accounts';
 import { loadOrCreateSigningKeys, TokenService } from './auth/tokens';
 import { CommandQueue } from './command-queue';
@@ -46,6 +47,8 @@ export interface HubOptions {
   /** Host name visitors use for relay ports; default the public URL's host. */
   publicHost?: string;
   relay?: RelayTuning;
+  /** Per-account caps on paired devices and relay shares; defaults in account-caps.ts. */
+  accountCaps?: Partial<AccountCaps>;
   /** The built dashboard; default dist/renderer of this package. */
   staticDir?: string;
   logger?: Logger;
@@ -120,6 +123,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       loginFailures: opts.loginFailures,
       pairFailures: opts.pairFailures,
       registrations: opts.registrations,
+      maxDevices: opts.accountCaps?.devices,
       limits: opts.authLimits,
       hashPool: opts.hashPool,
     });
@@ -152,6 +156,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     logger: relayLogger,
     streamClaimTimeoutMs: opts.relay?.streamClaimTimeoutMs,
     offlineGraceMs: opts.relay?.offlineGraceMs,
+    maxSharesPerAccount: opts.accountCaps?.relayShares,
   });
   relayLogger.info({ ports: `${ports.first}-${ports.last}`, publicHost }, 'relay sharing enabled');
 

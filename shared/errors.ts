@@ -22,6 +22,10 @@ export const ErrorCode = z.enum([
   'remove_failed',
   'health_check_failed',
   'share_failed',
+  /** Every public port of the hub's relay range is reserved by shares of other accounts. */
+  'relay_ports_exhausted',
+  /** An account reached one of the hub's per-account limits (paired devices, relay shares). */
+  'quota_exceeded',
   'device_offline',
   'timeout',
   /** The device answered with something the contract does not allow (checked at the hub). */

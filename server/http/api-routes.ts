@@ -186,6 +186,8 @@ const routes: Route[] = [
     handler: async (ctx, { user, params }) => {
       const device = await requireOwnDevice(ctx, user, params[0]);
       await ctx.store.revokeDevice(device.id);
+      // Its shares end with it: their relay ports are free again.
+      await ctx.relay.forgetDevice(device.id);
       // Closing the socket runs the offline path: presence event, pending commands fail.
       ctx.presence.agent(device.id)?.ws.close(4003, 'device revoked');
       return { status: 200, body: { id: device.id, revoked: true } };

@@ -26,6 +26,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   remove_failed: 500,
   health_check_failed: 500,
   share_failed: 502,
+  relay_ports_exhausted: 503,
+  quota_exceeded: 403,
   device_offline: 503,
   timeout: 504,
   agent_error: 502,

@@ -48,8 +48,11 @@ export interface HubRelayOptions {
   sendToDevice(deviceId: string, msg: HubToAgent): boolean;
   /** Whether the device has a control link now (an old socket's close can arrive after the new one opened). */
   isDeviceOnline?(deviceId: string): boolean;
-  /** Public ports one device may hold at once. Default 20. */
-  maxSharesPerDevice?: number;
+  /**
+   * Relay shares one account may hold at once (open, or reserved while its device is away), so one
+   * account cannot take the whole range. Default 20.
+   */
+  maxSharesPerAccount?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** A visitor whose stream the agent has not claimed by then is dropped. Default 10 s. */
   streamClaimTimeoutMs?: number;
@@ -94,6 +97,11 @@ export class HubRelay {
   private readonly pendingStreams = new Map<string, PendingStream>();
   /** Serialises open/close per share: an agent re-opening after a reconnect may race its own close. */
   private readonly shareLock = new KeyedLock();
+  /**
+   * Serialises choosing ports and counting an account's shares across all shares of this hub, so two
+   * opens cannot both pass the account's cap or both pick the last free port.
+   */
+  private readonly allocation = new KeyedLock();
   private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly wss: WebSocketServer;
@@ -163,7 +171,7 @@ export class HubRelay {
     this.offlineTimers.set(deviceId, timer);
   }
 
-  /** The device was revoked: close its listeners and forget its reservations. */
+  /** The device was revoked: its shares end, so their listeners close and their ports are free. */
   async forgetDevice(deviceId: string): Promise<void> {
     for (const share of [...this.live.values()]) {
       if (share.deviceId === deviceId)
@@ -247,21 +255,19 @@ export class HubRelay {
       return existing;
     }
     if (existing) await this.closeLive(existing, 'kind changed');
-    const limit = this.opts.maxSharesPerDevice ?? 20;
-    if ([...this.live.values()].filter((l) => l.deviceId === deviceId).length >= limit) {
-      throw new RelayError({
-        code: 'share_failed',
-        message: `This device already has ${limit} relay shares open on this hub; revoke one first`,
-      });
-    }
-
-    const candidates: number[] = [];
-    if (reserved) candidates.push(reserved.port);
-    if (msg.preferredPort !== undefined && inRange(this.opts.ports, msg.preferredPort)) {
-      const holder = await this.opts.assignments.relayAssignmentAt(msg.preferredPort);
-      if (!holder || holder.shareId === msg.shareId) candidates.push(msg.preferredPort);
-    }
-    const share = await this.listenOnFirstFree(device, msg, candidates, reserved);
+    const share = await this.allocation.run('ports', async () => {
+      await this.releaseEnded();
+      if (!reserved) await this.checkAccountCap(device.userId);
+      // The share's own reservation first (its visitors know that address), then the port the agent
+      // asks for if nobody holds it; whoever holds a port, it is never taken from them here.
+      const candidates: number[] = [];
+      if (reserved && inRange(this.opts.ports, reserved.port)) candidates.push(reserved.port);
+      if (msg.preferredPort !== undefined && inRange(this.opts.ports, msg.preferredPort)) {
+        const holder = await this.opts.assignments.relayAssignmentAt(msg.preferredPort);
+        if (!holder || holder.shareId === msg.shareId) candidates.push(msg.preferredPort);
+      }
+      return this.listenOnFirstFree(device, msg, candidates, reserved);
+    });
     this.live.set(msg.shareId, share);
     this.armExpiry(share);
     this.opts.logger?.info(
@@ -271,13 +277,41 @@ export class HubRelay {
     return share;
   }
 
+  /**
+   * Frees the reservations of shares that have ended by expiry while nobody listened for them (their
+   * device was away at the time): the port is no longer anyone's.
+   */
+  private async releaseEnded(): Promise<void> {
+    const now = Date.now();
+    for (const a of await this.opts.assignments.relayAssignments()) {
+      if (a.expiresAt === null || Date.parse(a.expiresAt) > now || this.live.has(a.shareId)) continue;
+      await this.opts.assignments.releaseRelayPort(a.shareId);
+      this.opts.logger?.info(
+        { shareId: a.shareId, port: a.port },
+        'relay reservation of an ended share freed',
+      );
+    }
+  }
+
+  private async checkAccountCap(userId: string): Promise<void> {
+    const limit = this.opts.maxSharesPerAccount ?? 20;
+    const held = (await this.opts.assignments.relayAssignments()).filter((a) => a.userId === userId).length;
+    if (held >= limit) {
+      throw new RelayError({
+        code: 'quota_exceeded',
+        message: `This account already holds ${limit} relay shares on this hub (the hub's --max-shares-per-account); revoke one first`,
+      });
+    }
+  }
+
   private notYours(): RelayError {
     return new RelayError({ code: 'forbidden', message: 'This share belongs to another device' });
   }
 
   /**
-   * Reserves a port in the store, then listens on it; a port another share reserved meanwhile, or
-   * one another process holds, is skipped. The share's reservation ends up on the port it listens on.
+   * Reserves a port in the store, then listens on it; a port another share holds, or one another
+   * process listens on, is skipped. The share's reservation ends up on the port it listens on. No
+   * reservation of another share is ever given up here: a full range is the requester's error.
    */
   private async listenOnFirstFree(
     device: RelayDevice,
@@ -312,20 +346,14 @@ export class HubRelay {
       const share = await attempt(port);
       if (share) return share;
     }
-    // Every port is reserved: give up the reservations of shares that are not open, oldest first
-    // (an agent that revoked a share while the hub was away never sent relay.close).
-    for (const a of await this.opts.assignments.relayAssignments()) {
-      if (this.live.has(a.shareId) || !inRange(this.opts.ports, a.port)) continue;
-      await this.opts.assignments.releaseRelayPort(a.shareId);
-      const share = await attempt(a.port);
-      if (share) return share;
-    }
     // Nothing listened: the share keeps the reservation it came with, and takes none otherwise.
     if (reserved0) await this.opts.assignments.reserveRelayPort(reserved0);
     else await this.opts.assignments.releaseRelayPort(msg.shareId);
     throw new RelayError({
-      code: 'share_failed',
-      message: `Every relay port of this hub (${first}-${last}) is in use; revoke a share or widen --relay-ports`,
+      code: 'relay_ports_exhausted',
+      message:
+        `Every relay port of this hub (${first}-${last}) is reserved by another share; ` +
+        'try again when one ends, or ask the hub operator to widen --relay-ports',
     });
   }
 
@@ -499,17 +527,14 @@ export class HubRelay {
     share.expiryTimer = undefined;
     if (share.expiresAt === null) return;
     const left = Date.parse(share.expiresAt) - Date.now();
-    share.expiryTimer = setTimeout(
-      () => {
-        if (this.live.get(share.shareId) !== share) return;
-        if (Date.parse(share.expiresAt ?? '') > Date.now()) return this.armExpiry(share);
-        void this.shareLock.run(share.shareId, async () => {
-          await this.closeLive(share, 'expired');
-          await this.opts.assignments.releaseRelayPort(share.shareId);
-        });
-      },
-      timerDelay(left),
-    );
+    share.expiryTimer = setTimeout(() => {
+      if (this.live.get(share.shareId) !== share) return;
+      if (Date.parse(share.expiresAt ?? '') > Date.now()) return this.armExpiry(share);
+      void this.shareLock.run(share.shareId, async () => {
+        await this.closeLive(share, 'expired');
+        await this.opts.assignments.releaseRelayPort(share.shareId);
+      });
+    }, timerDelay(left));
     share.expiryTimer.unref();
   }
 

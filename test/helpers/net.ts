@@ -35,3 +35,27 @@ export async function waitFor<T>(
     `Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
   );
 }
+
+/**
+ * A block of `span` consecutive ports that were all free a moment ago (a hub's relay range). Below
+ * Linux's ephemeral range (32768 and up): there an outgoing connection of a parallel test could take
+ * a relay port as its local port between one share closing it and the next listening on it.
+ */
+export async function freePortBlock(span: number): Promise<{ from: number; to: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const from = 21000 + Math.floor(Math.random() * (32768 - 21000 - span));
+    const servers: ReturnType<typeof createServer>[] = [];
+    let ok = true;
+    for (let p = from; p < from + span && ok; p++) {
+      const srv = createServer();
+      ok = await new Promise<boolean>((r) => {
+        srv.once('error', () => r(false));
+        srv.listen(p, '0.0.0.0', () => r(true));
+      });
+      if (ok) servers.push(srv);
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return { from, to: from + span - 1 };
+  }
+  throw new Error('no free block of ports for the relay');
+}

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as connectTcp, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -15,7 +15,7 @@ import {
   removeLabelled,
   requireFixtureImages,
 } from '../helpers/docker';
-import { freePort, waitFor } from '../helpers/net';
+import { freePort, freePortBlock, waitFor } from '../helpers/net';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
 import type { AgentEvent, CommandName, CommandResult } from '../../shared';
 import type { Agent } from '../../electron/agent/agent';
@@ -143,25 +143,8 @@ export function openPsql(connectionString: string): {
 
 // ---- a real hub with the relay, and a real agent paired with it ----
 
-/** A block of `span` consecutive ports that were all free a moment ago (the hub's relay range). */
-export async function freePortBlock(span: number): Promise<{ from: number; to: number }> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const from = 21000 + Math.floor(Math.random() * 25000);
-    const servers: TcpServer[] = [];
-    let ok = true;
-    for (let p = from; p < from + span && ok; p++) {
-      const srv = createTcpServer();
-      ok = await new Promise<boolean>((r) => {
-        srv.once('error', () => r(false));
-        srv.listen(p, '0.0.0.0', () => r(true));
-      });
-      if (ok) servers.push(srv);
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return { from, to: from + span - 1 };
-  }
-  throw new Error('no free block of ports for the relay');
-}
+// The hub's relay range in these stacks; kept exported here for the tests that import it from here.
+export { freePortBlock };
 
 export interface ShareStack {
   hub: TestHub;

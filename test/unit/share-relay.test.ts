@@ -18,7 +18,7 @@ import type { HubStore } from '../../server/store/hub-store';
 import { parsePortRange } from '../../server/relay/port-range';
 import { basicAuthMatches } from '../../server/relay/basic-auth';
 import { RelayTunnelProvider, type RelayControlLink } from '../../electron/agent/tunnels/relay-tunnel';
-import { freePort, waitFor } from '../helpers/net';
+import { freePortBlock, waitFor } from '../helpers/net';
 
 const TOKEN = 'device-token-1';
 
@@ -81,6 +81,7 @@ async function startHub(opts: {
   claimMs?: number;
   httpPort?: number;
   graceMs?: number;
+  maxSharesPerAccount?: number;
 }): Promise<Hub> {
   const links = new Map<string, FakeLink>();
   const store = openSqliteStore(opts.dbPath ?? join(dir, `hub-${++hubCount}.db`));
@@ -93,7 +94,7 @@ async function startHub(opts: {
     streamClaimTimeoutMs: opts.claimMs ?? 10_000,
     offlineGraceMs: opts.graceMs,
     isDeviceOnline: (deviceId) => links.get(deviceId)?.connected ?? false,
-    maxSharesPerDevice: 3,
+    maxSharesPerAccount: opts.maxSharesPerAccount ?? 3,
   });
   const http = createHttpServer((_q, s) => s.writeHead(404).end());
   // The hub's own upgrade handler does this: device token checked at the upgrade, then the relay.
@@ -189,24 +190,9 @@ function roundTrip(s: Socket, data: Buffer): Promise<Buffer> {
   });
 }
 
+/** The first port of a free block of `span` ports (the relay range under test). */
 async function basePort(span: number): Promise<number> {
-  // A block of free ports: try a few random bases until each port of the block binds.
-  for (let i = 0; i < 20; i++) {
-    const first = 30000 + Math.floor(Math.random() * 20000);
-    const servers: TcpServer[] = [];
-    let ok = true;
-    for (let p = first; p < first + span && ok; p++) {
-      const srv = createTcpServer();
-      ok = await new Promise<boolean>((r) => {
-        srv.once('error', () => r(false));
-        srv.listen(p, '127.0.0.1', () => r(true));
-      });
-      if (ok) servers.push(srv);
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return first;
-  }
-  return freePort();
+  return (await freePortBlock(span)).from;
 }
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -526,12 +512,16 @@ describe('hub relay with the agent relay tunnel', () => {
     );
   });
 
-  test('one device holds a bounded number of public ports', async () => {
+  test('one account holds a bounded number of public ports, across its devices', async () => {
     const first = await basePort(5);
     const hub = await startHub({ first, last: first + 4 });
     cleanups.push(() => hub.close());
-    const { provider } = await attachAgent(hub);
-    cleanups.push(() => provider.closeAll());
+    const { provider } = await attachAgent(hub, 'dev1', 'device-token-1', 'amy');
+    const second = await attachAgent(hub, 'dev2', 'device-token-2', 'amy');
+    cleanups.push(
+      () => provider.closeAll(),
+      () => second.provider.closeAll(),
+    );
     const req = (id: string) => ({
       shareId: id,
       kind: 'tcp' as const,
@@ -539,8 +529,17 @@ describe('hub relay with the agent relay tunnel', () => {
       localPort: 9,
       expiresAt: null,
     });
-    for (const id of ['a', 'b', 'c']) await provider.open(req(`sh_${id}`));
-    await assert.rejects(provider.open(req('sh_d')), /already has 3 relay shares/);
+    for (const id of ['a', 'b']) await provider.open(req(`sh_${id}`));
+    await second.provider.open(req('sh_c'));
+    await assert.rejects(
+      second.provider.open(req('sh_d')),
+      (err: Error & { code?: string }) =>
+        err.code === 'quota_exceeded' && /already holds 3 relay shares/.test(err.message),
+    );
+    // Another account still has room in the same range.
+    const other = await attachAgent(hub, 'dev3', 'device-token-3', 'bob');
+    cleanups.push(() => other.provider.closeAll());
+    assert.equal((await other.provider.open(req('sh_bob'))).publicPort, first + 3);
   });
 
   test('open fails clearly when the hub is not connected', async () => {
@@ -553,5 +552,182 @@ describe('hub relay with the agent relay tunnel', () => {
       (err: Error & { code?: string }) =>
         err.code === 'share_failed' && /Not connected to the hub/.test(err.message),
     );
+  });
+});
+
+// A reserved port belongs to its share's account until the share ends (closed by its device, expired,
+// or its device revoked). Two accounts, a range of two ports: every interleaving of each account's
+// open → offline → reconnect → close, with the other account asking for one more port after each step.
+describe("relay ports are owned by their share's account", () => {
+  type Step = 'open' | 'offline' | 'reconnect' | 'close';
+  const STEPS: Step[] = ['open', 'offline', 'reconnect', 'close'];
+  type Who = 'amy' | 'bob';
+
+  /** Every order of merging amy's four steps with bob's (70 of them). */
+  function interleavings(a = 4, b = 4): Who[][] {
+    if (a === 0) return [Array<Who>(b).fill('bob')];
+    if (b === 0) return [Array<Who>(a).fill('amy')];
+    return [
+      ...interleavings(a - 1, b).map((rest): Who[] => ['amy', ...rest]),
+      ...interleavings(a, b - 1).map((rest): Who[] => ['bob', ...rest]),
+    ];
+  }
+  /** waitFor, polling every 5 ms: the ordering test takes many small waits. */
+  const soon = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
+    waitFor(what, check, 5_000, 5);
+  const req = (shareId: string) => ({
+    shareId,
+    kind: 'tcp' as const,
+    localHost: '127.0.0.1',
+    localPort: 9,
+    expiresAt: null,
+  });
+
+  test('every ordering of open/offline/reconnect/close leaves each account its own port', async () => {
+    const orders = interleavings();
+    assert.equal(orders.length, 70);
+    const first = await basePort(2);
+    let exhaustedSeen = 0;
+    for (const order of orders) {
+      const hub = await startHub({ first, last: first + 1, graceMs: 20, maxSharesPerAccount: 5 });
+      const agents = {
+        amy: await attachAgent(hub, 'dev1', 'device-token-1', 'amy'),
+        bob: await attachAgent(hub, 'dev2', 'device-token-2', 'bob'),
+      };
+      const state = {
+        amy: { step: 0, port: undefined as number | undefined, holds: false, online: true },
+        bob: { step: 0, port: undefined as number | undefined, holds: false, online: true },
+      };
+      const updates: Record<Who, number[]> = { amy: [], bob: [] };
+      for (const who of ['amy', 'bob'] as const) {
+        agents[who].provider.onUpdate((u) => {
+          if (u.shareId === `sh_${who}` && u.state === 'open') updates[who].push(u.endpoint.publicPort ?? -1);
+        });
+      }
+      const other = (who: Who): Who => (who === 'amy' ? 'bob' : 'amy');
+      const where = (who: Who, step: string) => `${order.join(',')}: ${who} ${step}`;
+      try {
+        for (const who of order) {
+          const me = state[who];
+          const { link, provider } = agents[who];
+          const step = STEPS[me.step++];
+          if (step === 'open') {
+            const endpoint = await provider.open(req(`sh_${who}`));
+            me.port = endpoint.publicPort;
+            me.holds = true;
+          } else if (step === 'offline') {
+            link.setConnected(false);
+            me.online = false;
+            await soon(where(who, 'listener closed after the grace period'), () =>
+              hub.relay.listening().every((l) => l.deviceId !== link.deviceId),
+            );
+          } else if (step === 'reconnect') {
+            const before = updates[who].length;
+            link.setConnected(true);
+            me.online = true;
+            const port = await soon(where(who, 're-open'), () => updates[who][before]);
+            assert.equal(port, me.port, `${where(who, step)}: the share gets its own port back`);
+          } else {
+            await provider.close(`sh_${who}`);
+            me.holds = false;
+            await soon(
+              where(who, 'reservation released'),
+              async () => !(await hub.store.relayAssignment(`sh_${who}`)),
+            );
+          }
+
+          // What the store says matches what each account was given, and nothing else.
+          const reservations = await hub.store.relayAssignments();
+          for (const name of ['amy', 'bob'] as const) {
+            const mine = reservations.filter((r) => r.userId === name);
+            assert.deepEqual(
+              mine.map((r) => [r.shareId, r.port]),
+              state[name].holds ? [[`sh_${name}`, state[name].port]] : [],
+              `${where(who, step)}: ${name}'s reservations`,
+            );
+          }
+          for (const l of hub.relay.listening()) {
+            const owner = l.deviceId === 'dev1' ? 'amy' : 'bob';
+            assert.equal(l.shareId, `sh_${owner}`, `${where(who, step)}: listener ${l.port} is its owner's`);
+          }
+
+          // The other account, when online, asks for one more port: never one reserved by this one.
+          const asker = other(who);
+          if (!state[asker].online) continue;
+          const taken = (['amy', 'bob'] as const).filter((n) => state[n].holds).length;
+          const extra = agents[asker].provider;
+          if (taken === 2) {
+            await assert.rejects(
+              extra.open(req(`sh_${asker}_extra`)),
+              (err: Error & { code?: string }) =>
+                err.code === 'relay_ports_exhausted' && /reserved by another share/.test(err.message),
+              `${where(who, step)}: ${asker}'s extra share finds the range full`,
+            );
+            exhaustedSeen++;
+          } else {
+            const got = await extra.open(req(`sh_${asker}_extra`));
+            if (state[who].holds) assert.notEqual(got.publicPort, state[who].port, where(who, step));
+            await extra.close(`sh_${asker}_extra`);
+            await soon(
+              where(asker, 'extra reservation released'),
+              async () => !(await hub.store.relayAssignment(`sh_${asker}_extra`)),
+            );
+          }
+        }
+      } finally {
+        await agents.amy.provider.closeAll();
+        await agents.bob.provider.closeAll();
+        await hub.close();
+      }
+    }
+    assert.ok(exhaustedSeen > 0, 'some orderings had both ports reserved when the other account asked');
+  });
+
+  test('a share that expired while its device was away frees its port; one that has not stays reserved', async () => {
+    const first = await basePort(2);
+    const hub = await startHub({ first, last: first + 1, graceMs: 20 });
+    cleanups.push(() => hub.close());
+    const amy = await attachAgent(hub, 'dev1', 'device-token-1', 'amy');
+    const bob = await attachAgent(hub, 'dev2', 'device-token-2', 'bob');
+    cleanups.push(
+      () => amy.provider.closeAll(),
+      () => bob.provider.closeAll(),
+    );
+    const short = await amy.provider.open({
+      ...req('sh_short'),
+      expiresAt: new Date(Date.now() + 400).toISOString(),
+    });
+    const lasting = await amy.provider.open(req('sh_lasting'));
+    amy.link.setConnected(false);
+    await soon('amy offline', () => hub.relay.listening().length === 0);
+    // Past sh_short's expiry; nobody listens for it, so only the reservation says it existed.
+    await new Promise((r) => setTimeout(r, 450));
+    const got = await bob.provider.open(req('sh_bob'));
+    assert.equal(got.publicPort, short.publicPort, "the ended share's port is free again");
+    await assert.rejects(
+      bob.provider.open(req('sh_bob2')),
+      (err: Error & { code?: string }) => err.code === 'relay_ports_exhausted',
+    );
+    assert.equal((await hub.store.relayAssignment('sh_lasting'))?.port, lasting.publicPort);
+  });
+
+  test('revoking a device ends its shares and frees their ports', async () => {
+    const first = await basePort(1);
+    const hub = await startHub({ first, last: first });
+    cleanups.push(() => hub.close());
+    const amy = await attachAgent(hub, 'dev1', 'device-token-1', 'amy');
+    const bob = await attachAgent(hub, 'dev2', 'device-token-2', 'bob');
+    cleanups.push(
+      () => amy.provider.closeAll(),
+      () => bob.provider.closeAll(),
+    );
+    await amy.provider.open(req('sh_amy'));
+    await assert.rejects(
+      bob.provider.open(req('sh_bob')),
+      (err: Error & { code?: string }) => err.code === 'relay_ports_exhausted',
+    );
+    await hub.relay.forgetDevice('dev1');
+    assert.equal(hub.relay.listening().length, 0);
+    assert.equal((await bob.provider.open(req('sh_bob'))).publicPort, first);
   });
 });
