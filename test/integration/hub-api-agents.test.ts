@@ -5,6 +5,7 @@
 // deploy-and-share answered with a connection string psql uses, and a second account that sees none of it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,12 @@ import { run } from './share-support';
 
 const PASSWORD = 'a long enough password';
 const MIB = 1024 ** 2;
+// Container names are global in Docker: this run's own, so a parallel run cannot collide with it.
+const RUN = randomBytes(3).toString('hex');
+const ORDERS = `api-orders-${RUN}`;
+const LEDGER = `api-ledger-${RUN}`;
+const NOTES = `api-notes-${RUN}`;
+const CLI_SHARED = `cli-shared-${RUN}`;
 
 type Client = ReturnType<typeof createTRPCClient<HubRouter>>;
 const trpc = (hub: TestHub, token?: string): Client =>
@@ -186,7 +193,7 @@ describe('hub API: two real agents, one account', () => {
   test('node "auto" places both deploys on the computer with more free memory; deploy+share gives a psql-ready string', async () => {
     const first = await me.workload.deploy.mutate({
       template: 'postgres',
-      name: 'api-orders',
+      name: ORDERS,
       node: 'auto',
       share: { via: 'relay', expires: '1h' },
     });
@@ -202,14 +209,14 @@ describe('hub API: two real agents, one account', () => {
 
     const second = await me.workload.deploy.mutate({
       template: 'postgres',
-      name: 'api-ledger',
+      name: LEDGER,
       node: 'auto',
     });
     assert.equal(second.node.name, 'beta');
     assert.equal(second.share, undefined);
 
     // An explicit computer is taken at its word (alpha's cap still leaves room for one more).
-    const third = await me.workload.deploy.mutate({ template: 'postgres', name: 'api-notes', node: 'alpha' });
+    const third = await me.workload.deploy.mutate({ template: 'postgres', name: NOTES, node: 'alpha' });
     assert.equal(third.node.name, 'alpha');
     assert.equal(third.workload?.status, 'running');
 
@@ -218,9 +225,9 @@ describe('hub API: two real agents, one account', () => {
       return list.length === 3 && list.every((w) => w.status === 'running') && list;
     });
     assert.deepEqual(all.map((w) => `${w.node.name}/${w.name}`).sort(), [
-      'alpha/api-notes',
-      'beta/api-ledger',
-      'beta/api-orders',
+      `alpha/${NOTES}`,
+      `beta/${LEDGER}`,
+      `beta/${ORDERS}`,
     ]);
     for (const w of all) {
       assert.equal(w.node.online, true);
@@ -230,26 +237,26 @@ describe('hub API: two real agents, one account', () => {
     }
     assert.deepEqual(
       (await me.workload.list.query({ node: 'alpha' })).map((w) => w.name),
-      ['api-notes'],
+      [NOTES],
     );
     assert.deepEqual(
       (await me.share.list.query()).map((s) => `${s.node.name}/${s.workloadName}`),
-      ['beta/api-orders'],
+      [`beta/${ORDERS}`],
     );
   });
 
   test('every workload procedure on an online computer', async () => {
-    const got = await me.workload.get.query({ ref: 'api-notes' });
+    const got = await me.workload.get.query({ ref: NOTES });
     assert.equal(got.workload.node.name, 'alpha');
     assert.ok(got.live?.password, 'live details carry the credentials for the owner');
     assert.equal(got.liveUnavailable, undefined);
-    const logs = await me.workload.logs.query({ ref: 'api-notes', tail: 20 });
+    const logs = await me.workload.logs.query({ ref: NOTES, tail: 20 });
     assert.ok(logs.lines.length > 0);
-    const shared = await me.share.create.mutate({ workload: 'api-ledger', via: 'relay', expires: '1h' });
+    const shared = await me.share.create.mutate({ workload: LEDGER, via: 'relay', expires: '1h' });
     assert.equal(shared.node.name, 'beta');
     const revoked = await me.share.revoke.mutate({ ref: shared.id });
     assert.deepEqual(revoked.revoked, [shared.id]);
-    const restarted = await me.workload.restart.mutate({ ref: 'api-ledger' });
+    const restarted = await me.workload.restart.mutate({ ref: LEDGER });
     assert.equal(restarted.value?.status, 'running');
     // DELETE /trpc/workload.delete is the mutation too.
     const del = await run('curl', [
@@ -261,7 +268,7 @@ describe('hub API: two real agents, one account', () => {
       '-H',
       'content-type: application/json',
       '--data',
-      JSON.stringify({ ref: 'api-ledger', volumes: true }),
+      JSON.stringify({ ref: LEDGER, volumes: true }),
       '-w',
       '\n%{http_code}',
       `${hub.url}/trpc/workload.delete`,
@@ -269,8 +276,8 @@ describe('hub API: two real agents, one account', () => {
     const [delBody, delStatus] = del.stdout.split('\n');
     assert.equal(delStatus, '200', del.stdout);
     assert.equal(JSON.parse(delBody).result.data.value.volumesRemoved, true);
-    await waitFor('api-ledger leaves the inventory', async () => !(await listed('api-ledger')));
-    assert.equal(await latticeCode(me.workload.get.query({ ref: 'api-ledger' })), 'not_found');
+    await waitFor('the deleted workload leaves the inventory', async () => !(await listed(LEDGER)));
+    assert.equal(await latticeCode(me.workload.get.query({ ref: LEDGER })), 'not_found');
     // A name on no computer, and a computer that is not there: clear errors naming them.
     assert.equal(await latticeCode(me.workload.stop.mutate({ ref: 'nope' })), 'not_found');
     assert.equal(
@@ -286,7 +293,7 @@ describe('hub API: two real agents, one account', () => {
         'deploy',
         'postgres',
         '--name',
-        'cli-shared',
+        CLI_SHARED,
         '--share',
         'ngrok',
         '--share-read-only',
@@ -297,11 +304,13 @@ describe('hub API: two real agents, one account', () => {
       agentEnv,
     );
     assert.equal(cli.code, 1, cli.stdout + cli.stderr);
-    assert.match(cli.stderr, /cli-shared is deployed but not shared: .*ngrok/i);
+    assert.match(cli.stderr, new RegExp(`${CLI_SHARED} is deployed but not shared: .*ngrok`, 'i'));
     const printed = JSON.parse(cli.stdout) as { status: string; shareError?: { code: string } };
     assert.equal(printed.status, 'running');
     assert.equal(printed.shareError?.code, 'share_failed');
-    const listedNow = await waitFor('cli-shared in the inventory, on beta', () => listed('cli-shared'));
+    const listedNow = await waitFor('the CLI-deployed workload in the inventory, on beta', () =>
+      listed(CLI_SHARED),
+    );
     assert.equal(listedNow.node.name, 'beta');
     // A bad flag is named before anything is deployed.
     const bad = await lattice([
@@ -317,36 +326,36 @@ describe('hub API: two real agents, one account', () => {
   });
 
   test('alpha stops: its workloads stay listed, offline, with their last state; a queued start runs once when it is back', async () => {
-    const stopped = await me.workload.stop.mutate({ ref: 'api-notes' });
+    const stopped = await me.workload.stop.mutate({ ref: NOTES });
     assert.equal(stopped.value?.status, 'stopped');
     await waitFor(
       'the stopped state in the inventory',
-      async () => (await listed('api-notes'))?.status === 'stopped',
+      async () => (await listed(NOTES))?.status === 'stopped',
     );
     await computers.alpha.proc!.stop();
     await waitFor('alpha offline', async () => !(await nodeNamed('alpha')).online);
 
-    const offline = await listed('api-notes');
+    const offline = await listed(NOTES);
     assert.equal(offline?.node.online, false);
     assert.equal(offline?.node.name, 'alpha');
     assert.equal(offline?.status, 'stopped');
     assert.ok(offline!.ageSeconds >= 0 && offline!.observedAt);
-    const details = await me.workload.get.query({ ref: 'api-notes' });
+    const details = await me.workload.get.query({ ref: NOTES });
     assert.equal(details.live, null);
     assert.match(details.liveUnavailable ?? '', /live details unavailable.*alpha.*offline/i);
 
     // Without `queue` an offline computer fails fast; with it the command waits.
-    assert.equal(await latticeCode(me.workload.start.mutate({ ref: 'api-notes' })), 'device_offline');
-    const queued = await me.workload.start.mutate({ ref: 'api-notes', queue: true });
+    assert.equal(await latticeCode(me.workload.start.mutate({ ref: NOTES })), 'device_offline');
+    const queued = await me.workload.start.mutate({ ref: NOTES, queue: true });
     assert.equal(queued.queued?.status, 'pending');
     assert.equal(queued.node.online, false);
     const expires = Date.parse(queued.queued!.expiresAt) - Date.parse(queued.queued!.createdAt);
     assert.equal(expires, 24 * 3600_000, 'the default expiry is 24 h');
     // A second queued command, cancelled while pending, never runs.
-    const extra = await me.workload.restart.mutate({ ref: 'api-notes', queue: true, queueExpires: '1h' });
+    const extra = await me.workload.restart.mutate({ ref: NOTES, queue: true, queueExpires: '1h' });
     const cancelled = await me.queue.cancel.mutate({ id: extra.queued!.id });
     assert.equal(cancelled.status, 'cancelled');
-    assert.equal((await listed('api-notes'))?.pendingCommands, 1);
+    assert.equal((await listed(NOTES))?.pendingCommands, 1);
     assert.deepEqual(
       (await me.queue.list.query({ status: 'pending' })).map((q) => q.id),
       [queued.queued!.id],
@@ -364,12 +373,12 @@ describe('hub API: two real agents, one account', () => {
     assert.equal(done.status, 'done', JSON.stringify(done.result));
     assert.equal((done.result as { ok: true; value: { status: string } }).value.status, 'running');
     assert.equal((done.result as { value: Record<string, unknown> }).value.password, undefined);
-    const back = await waitFor('api-notes running and online', async () => {
-      const w = await listed('api-notes');
+    const back = await waitFor('the started workload running and online', async () => {
+      const w = await listed(NOTES);
       return w?.status === 'running' && w.node.online && w;
     });
     assert.equal(back.pendingCommands, 0);
-    assert.equal((await me.workload.get.query({ ref: 'api-notes' })).live?.status, 'running');
+    assert.equal((await me.workload.get.query({ ref: NOTES })).live?.status, 'running');
     // Ran once: one audit entry for the id, and the cancelled one never reached the computer.
     const audit = await api<AuditEntry[]>(hub, 'GET', '/api/audit', { token });
     assert.equal(audit.body.filter((e) => e.commandId === queued.queued!.id).length, 1);
@@ -390,7 +399,7 @@ describe('hub API: two real agents, one account', () => {
     assert.deepEqual(await other.node.list.query(), []);
     assert.deepEqual(await other.queue.list.query(), []);
     assert.deepEqual(await other.share.list.query(), []);
-    for (const ref of ['api-notes', 'api-orders']) {
+    for (const ref of [NOTES, ORDERS]) {
       assert.equal(await latticeCode(other.workload.get.query({ ref })), 'not_found');
       assert.equal(await latticeCode(other.workload.logs.query({ ref })), 'not_found');
       assert.equal(await latticeCode(other.workload.start.mutate({ ref })), 'not_found');
@@ -406,7 +415,7 @@ describe('hub API: two real agents, one account', () => {
         await latticeCode(other.workload.deploy.mutate({ template: 'postgres', node })),
         'not_found',
       );
-      assert.equal(await latticeCode(other.workload.get.query({ ref: 'api-notes', node })), 'not_found');
+      assert.equal(await latticeCode(other.workload.get.query({ ref: NOTES, node })), 'not_found');
     }
     assert.equal(await latticeCode(other.workload.deploy.mutate({ template: 'postgres' })), 'conflict');
     assert.equal(await latticeCode(other.queue.cancel.mutate({ id: queued.id })), 'not_found');
