@@ -28,10 +28,6 @@ const REFRESH_KEY = 'lattice.hub.refresh';
 const LOG_POLL_MS = 2000;
 const RECONNECT_MS = [1000, 2000, 5000, 10_000];
 
-export interface HubAuthState {
-  user: HubUser | null;
-}
-
 export class HubClient {
   private accessToken: string | null = null;
   private refreshToken: string | null = null;
