@@ -29,7 +29,7 @@ import { openPostgresStore } from './store/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 
 /** The hub's one database file in its data directory. */
-export const HUB_DB_FILE = 'hub.db';
+const HUB_DB_FILE = 'hub.db';
 
 export interface HubOptions {
   dataDir: string;

@@ -28,7 +28,7 @@ type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
  */
 const STREAM_BUFFERS = { readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 };
 
-export type RelayMessage = RelayOpen | RelayClose;
+type RelayMessage = RelayOpen | RelayClose;
 
 /** The device whose control link a relay message came over, and its account. */
 export interface RelayDevice {

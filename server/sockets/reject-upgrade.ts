@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** How long a refused peer may take to accept the reply before the socket is cut anyway. */
-export const REJECT_FLUSH_MS = 10_000;
+const REJECT_FLUSH_MS = 10_000;
 
 export function rejectUpgrade(
   socket: Duplex,
