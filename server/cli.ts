@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_ACCOUNT_CAPS } from './account-caps';
+import { checkAcmeOptions } from './tls/acme-options';
 import { parseDatabaseUrl } from './store/database-url';
 import {
   hardeningOptions,
@@ -81,6 +82,11 @@ interface HubCommandOptions extends HardeningFlags {
   publicUrl?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsCa?: string;
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeDirectoryCa?: string;
+  acmeHttpPort?: number;
   allowedOrigins?: string[];
   relayPorts?: { from: number; to: number };
   publicHost?: string;
@@ -106,6 +112,17 @@ export function registerHubCommand(program: Command): void {
     .option('--public-url <url>', 'the URL browsers and agents use to reach this hub', parseUrl)
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS/WSS directly')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option(
+      '--tls-ca <file>',
+      'PEM of the CA that issued the certificate, when it is not publicly trusted: relay clients verify against it (served at /api/relay-ca.pem)',
+    )
+    .option('--acme-email <email>', 'obtain and renew the certificate by ACME, with this contact address')
+    .option(
+      '--acme-directory <url>',
+      'the ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory',
+    )
+    .option('--acme-directory-ca <file>', "PEM to trust for the ACME server's own HTTPS (a private ACME CA)")
+    .option('--acme-http-port <n>', 'port of the http-01 challenge listener (default 80)', parsePort)
     .option(
       '--allowed-origins <list>',
       'extra origins allowed to use the dashboard API, comma-separated',
@@ -143,6 +160,16 @@ export function registerHubCommand(program: Command): void {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
         command.error('error: --tls-cert and --tls-key go together');
       }
+      const acmeAsked = Boolean(options.acmeEmail || options.acmeDirectory || options.acmeDirectoryCa);
+      if (acmeAsked) {
+        try {
+          checkAcmeOptions({ email: options.acmeEmail, directoryUrl: options.acmeDirectory });
+        } catch (err) {
+          command.error(`error: ${(err as Error).message}`);
+        }
+        if (options.tlsCert)
+          command.error('error: --tls-cert/--tls-key or --acme-email/--acme-directory, not both');
+      }
       const envPaths = (await import('env-paths')).default;
       const dataDir =
         options.dataDir ?? process.env.LATTICE_HUB_DATA_DIR ?? envPaths('lattice-hub', { suffix: '' }).data;
@@ -157,8 +184,17 @@ export function registerHubCommand(program: Command): void {
           publicUrl: options.publicUrl,
           tls:
             options.tlsCert && options.tlsKey
-              ? { certFile: options.tlsCert, keyFile: options.tlsKey }
+              ? { certFile: options.tlsCert, keyFile: options.tlsKey, caFile: options.tlsCa }
               : undefined,
+          acme: acmeAsked
+            ? {
+                email: options.acmeEmail!,
+                directoryUrl: options.acmeDirectory!,
+                directoryCaFile: options.acmeDirectoryCa,
+                caFile: options.tlsCa,
+                challengePort: options.acmeHttpPort,
+              }
+            : undefined,
           allowedOrigins: options.allowedOrigins,
           relayPorts: options.relayPorts,
           publicHost: options.publicHost,

@@ -2,6 +2,7 @@
 // the relay for shares, and the store. `startHub` is what `lattice hub` runs and what tests start on
 // port 0.
 import { mkdirSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
@@ -27,9 +28,11 @@ import { createUpgradeHandler } from './sockets/upgrade';
 import type { HubStore } from './store/hub-store';
 import { openPostgresStore } from './store/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
+import type { AcmeOptions } from './tls/acme';
+import { RELAY_CA_PATH, serveRelayCa, startHubTls, type HubTls } from './tls/hub-tls';
 
 /** The hub's one database file in its data directory. */
-const HUB_DB_FILE = 'hub.db';
+export const HUB_DB_FILE = 'hub.db';
 
 export interface HubOptions {
   dataDir: string;
@@ -39,8 +42,13 @@ export interface HubOptions {
   host?: string;
   /** The URL people and agents use (behind a proxy it differs from the listen address). */
   publicUrl?: string;
-  /** PEM files: serve HTTPS/WSS directly. */
-  tls?: { certFile: string; keyFile: string };
+  /**
+   * PEM files: serve HTTPS/WSS and TLS on every relay port. `caFile`: the CA clients must trust when
+   * the certificate is not publicly trusted (offered at /api/relay-ca.pem).
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** Obtain and renew the certificate by ACME instead (server/tls/acme.ts). */
+  acme?: AcmeOptions;
   allowedOrigins?: string[];
   /** Public ports for relay shares; default 20000-20099. */
   relayPorts?: { from: number; to: number };
@@ -88,6 +96,8 @@ export interface RunningHub {
   port: number;
   store: HubStore;
   relay: HubRelay;
+  /** The certificate (and its ACME renewal) when the hub serves TLS. */
+  tls: HubTls;
   close(): Promise<void>;
 }
 
@@ -115,7 +125,19 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1';
   let accounts: Accounts;
   let port: number;
-  const server = createHubServer(opts.tls);
+  let tls: HubTls;
+  try {
+    const certHost = opts.publicHost ?? (opts.publicUrl ? new URL(opts.publicUrl).hostname : undefined);
+    tls = await startHubTls(opts, certHost, opts.dataDir, logger);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const server = createHubServer(tls.certificate?.pair);
+  // A renewed certificate applies to the next handshake; open connections keep their session.
+  tls.certificate?.onChange((pair) =>
+    (server as HttpsServer).setSecureContext({ cert: pair.certPem, key: pair.keyPem }),
+  );
   const connections = new ConnectionGuard(opts.connections, opts.trustProxy ?? 0, logger);
   connections.attach(server);
   try {
@@ -129,13 +151,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     });
     port = await listen(server, opts.port ?? 8080, host);
   } catch (err) {
+    await tls.acme?.close();
     await store.close();
     throw err;
   }
   const address = hubAddress({
     port,
     host,
-    https: Boolean(opts.tls),
+    https: Boolean(tls.certificate),
     publicUrl: opts.publicUrl,
     extraOrigins: opts.allowedOrigins,
   });
@@ -157,6 +180,9 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     streamClaimTimeoutMs: opts.relay?.streamClaimTimeoutMs,
     offlineGraceMs: opts.relay?.offlineGraceMs,
     maxSharesPerAccount: opts.accountCaps?.relayShares,
+    tls: tls.certificate
+      ? { certificate: tls.certificate, caUrl: new URL(RELAY_CA_PATH, address.url).toString() }
+      : undefined,
   });
   relayLogger.info({ ports: `${ports.first}-${ports.last}`, publicHost }, 'relay sharing enabled');
 
@@ -181,7 +207,10 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     violations: new ProtocolViolations(logger, opts.protocolViolations),
   };
   // Attached in the same tick as listen() resolved: no request can arrive before its handler.
-  server.on('request', createRequestRouter(ctx));
+  const router = createRequestRouter(ctx);
+  server.on('request', (req, res) => {
+    if (!serveRelayCa(tls, req, res)) router(req, res);
+  });
   const upgrades = createUpgradeHandler(ctx);
   server.on('upgrade', (req, socket, head) => {
     if (connections.admitUpgrade(req, socket)) upgrades.handle(req, socket, head);
@@ -193,6 +222,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     port,
     store,
     relay,
+    tls,
     close() {
       closing ??= (async () => {
         heartbeat.stop();
@@ -200,6 +230,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         upgrades.close();
         presence.closeAll();
         await relay.close().catch((err) => logger.error({ err }, 'relay close failed'));
+        await tls.acme?.close();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeAllConnections();

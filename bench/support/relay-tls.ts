@@ -81,10 +81,13 @@ export async function measureTlsRelay(opts: {
       certs.cert,
       '--tls-key',
       certs.key,
+      // The leaf's CA: a hub refuses a certificate it cannot tell clients how to verify.
+      '--tls-ca',
+      certs.ca,
     ]);
     device = await startChild(
       'relay-device.ts',
-      { hubUrl: hub.url, targetPort: opts.streamPort },
+      { hubUrl: hub.url, targetPort: opts.streamPort, tls: true },
       { name: 'relay-device-tls', env: { NODE_EXTRA_CA_CERTS: certs.ca } },
     );
     const port = device.ready.publicPort as number;

@@ -1,16 +1,13 @@
 // The hub's HTTP(S) server before anything is routed to it: TLS when given PEM files, timeouts, a
 // plain 400 for requests the parser rejects, and listening. Handlers are attached by startHub once
 // the context they need (which depends on the port the OS picked) exists.
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { rejectUpgrade } from '../sockets/reject-upgrade';
 
-export function createHubServer(tls?: { certFile: string; keyFile: string }): Server {
-  const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) })
-    : createHttpServer();
+export function createHubServer(tls?: { certPem: string; keyPem: string }): Server {
+  const server: Server = tls ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }) : createHttpServer();
   // Slow-header and slow-body clients are cut instead of holding sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000 * 3;

@@ -17,6 +17,8 @@ import type { RelayAssignment, RelayAssignmentStore } from '../store/hub-store';
 import { BASIC_AUTH_CHALLENGE, basicAuthMatches, type BasicCredentials } from './basic-auth';
 import { proxyHttpRequest, proxyHttpUpgrade } from './http-relay-proxy';
 import { inRange, type PortRange } from './port-range';
+import type { HubCertificate } from '../tls/hub-certificate';
+import { tlsFront, type RelayProtection } from './relay-tls';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
@@ -60,6 +62,8 @@ export interface HubRelayOptions {
   offlineGraceMs?: number;
   /** Ping interval of stream WebSockets; a stream that misses a whole interval is terminated. Default 30 s. */
   heartbeatMs?: number;
+  /** The hub's certificate: every relay port speaks TLS with it (relay-tls.ts), unless a share asks plain. */
+  tls?: { certificate: HubCertificate; caUrl: string };
 }
 
 interface LiveShare {
@@ -67,6 +71,8 @@ interface LiveShare {
   userId: string;
   shareId: string;
   kind: 'tcp' | 'http';
+  /** How the public side is secured (`plain` whenever the hub has no certificate). */
+  protection: RelayProtection;
   port: number;
   url: string;
   basicAuth?: BasicCredentials;
@@ -135,6 +141,7 @@ export class HubRelay {
         publicHost: this.opts.publicHost,
         publicPort: share.port,
         url: share.url,
+        ...(share.protection !== 'plain' ? { tls: this.tlsInfo(share.protection) } : {}),
       };
     } catch (err) {
       const body: ErrorBody =
@@ -239,7 +246,7 @@ export class HubRelay {
     const reserved = await this.opts.assignments.relayAssignment(msg.shareId);
     if (reserved && reserved.deviceId !== deviceId) throw this.notYours();
 
-    if (existing && existing.kind === msg.kind) {
+    if (existing && existing.kind === msg.kind && existing.protection === this.protectionOf(msg)) {
       // The agent re-opening after a reconnect: same listener, refreshed terms.
       existing.basicAuth = msg.basicAuth;
       existing.expiresAt = msg.expiresAt;
@@ -254,7 +261,7 @@ export class HubRelay {
       this.armExpiry(existing);
       return existing;
     }
-    if (existing) await this.closeLive(existing, 'kind changed');
+    if (existing) await this.closeLive(existing, 'kind or protection changed');
     const share = await this.allocation.run('ports', async () => {
       await this.releaseEnded();
       if (!reserved) await this.checkAccountCap(device.userId);
@@ -357,14 +364,39 @@ export class HubRelay {
     });
   }
 
+  /** `plain` without a certificate; HTTP shares are HTTPS with one; tcp shares say what they want. */
+  private protectionOf(msg: RelayOpen): RelayProtection {
+    if (!this.opts.tls) return 'plain';
+    return msg.kind === 'http' ? 'tls' : (msg.protection ?? 'tls');
+  }
+
+  private tlsInfo(protection: 'postgres' | 'tls') {
+    const { trust } = this.opts.tls!.certificate;
+    return {
+      protection,
+      publiclyTrusted: trust.publiclyTrusted,
+      ...(trust.caPem ? { caPem: trust.caPem, caUrl: this.opts.tls!.caUrl } : {}),
+    };
+  }
+
   private tryListen(device: RelayDevice, msg: RelayOpen, port: number): Promise<LiveShare | undefined> {
+    const protection = this.protectionOf(msg);
+    const scheme =
+      msg.kind === 'http'
+        ? protection === 'plain'
+          ? 'http'
+          : 'https'
+        : protection === 'tls'
+          ? 'tls'
+          : 'tcp';
     const fields = {
       deviceId: device.deviceId,
       userId: device.userId,
       shareId: msg.shareId,
       kind: msg.kind,
+      protection,
       port,
-      url: `${msg.kind === 'http' ? 'http' : 'tcp'}://${this.opts.publicHost}:${port}`,
+      url: `${scheme}://${this.opts.publicHost}:${port}`,
       basicAuth: msg.basicAuth,
       expiresAt: msg.expiresAt,
       visitors: new Set<Duplex>(),
@@ -373,6 +405,15 @@ export class HubRelay {
     };
     const share = fields as LiveShare;
     share.server = msg.kind === 'tcp' ? this.tcpServer(share) : this.httpServer(share);
+    if (protection !== 'plain') {
+      const { certificate } = this.opts.tls!;
+      share.server = tlsFront(
+        share.server,
+        protection,
+        () => certificate.context,
+        (why) => this.opts.logger?.debug({ shareId: share.shareId, why }, 'relay visitor refused at TLS'),
+      );
+    }
     share.server.on('connection', (socket: Socket) => {
       share.visitors.add(socket);
       socket.on('close', () => share.visitors.delete(socket));

@@ -21,6 +21,7 @@ import type { AgentEvent, CommandName, CommandResult } from '../../shared';
 import type { Agent } from '../../electron/agent/agent';
 import type { ShareServiceOptions } from '../../electron/agent/shares/share-service';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
+import type { HubOptions } from '../../server/hub';
 import { api, registerUser, startTestHub, type TestHub } from './hub-fixtures';
 
 export interface FixturePostgres {
@@ -166,7 +167,9 @@ export interface ShareStack {
   cleanup(): Promise<void>;
 }
 
-export async function startShareStack(opts: { relaySpan?: number } = {}): Promise<ShareStack> {
+export async function startShareStack(
+  opts: { relaySpan?: number; hub?: Partial<HubOptions> } = {},
+): Promise<ShareStack> {
   const hubDir = mkdtempSync(join(tmpdir(), 'lattice-share-hub-'));
   const relayPorts = await freePortBlock(opts.relaySpan ?? 4);
   const hubOptions = () => ({
@@ -174,6 +177,7 @@ export async function startShareStack(opts: { relaySpan?: number } = {}): Promis
     host: '127.0.0.1',
     relayPorts,
     publicHost: '127.0.0.1',
+    ...opts.hub,
   });
   let hub = await startTestHub(hubOptions());
   const hubPort = hub.port;

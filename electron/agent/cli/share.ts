@@ -35,7 +35,16 @@ export function shareSummary(s: Share): string {
     if (value) lines.push(`  ${label.padEnd(18)} ${value}`);
   };
   if (s.connectionString) row('connection string', s.connectionString);
+  row('libpq 16+ string', s.connectionStringStrict);
   row(s.kind === 's3' ? 'endpoint' : 'url', s.url);
+  if (s.hubTls) {
+    row(
+      'TLS',
+      s.hubTls.caUrl
+        ? `the hub's certificate; clients verify it with its CA, ${s.hubTls.caUrl} (save as lattice-relay-ca.pem)`
+        : "the hub's certificate, publicly trusted",
+    );
+  }
   if (s.kind === 's3') {
     row('access key', s.accessKey);
     row('secret key', s.secretKey);
@@ -45,7 +54,11 @@ export function shareSummary(s: Share): string {
     row('password', s.password);
   }
   if (s.readOnly) row('access', 'read-only');
-  if (s.kind === 'tcp') row('transport', s.plain ? 'plain TCP (asked with --plain)' : 'TCP');
+  if (s.kind === 'tcp')
+    row(
+      'transport',
+      s.plain ? 'plain TCP (asked with --plain)' : s.hubTls ? 'TLS (openssl s_client, stunnel)' : 'TCP',
+    );
   row('expires at', s.expiresAt ?? 'never');
   row('share id', s.id);
   if (s.message) row('note', s.message);

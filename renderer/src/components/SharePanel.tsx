@@ -38,6 +38,49 @@ function useNow(intervalMs: number): number {
 const shareTarget = (s: Share) => s.connectionString ?? s.url;
 const isWebUrl = (s: string) => /^https?:\/\//.test(s);
 
+/**
+ * A share behind the hub's certificate: how clients verify it (the system's CAs, or the hub's CA file
+ * to download), and for Postgres the stricter string and which clients take it.
+ */
+function HubTlsNote({ share }: { share: Share }) {
+  const tls = share.hubTls!;
+  return (
+    <div className="small" data-testid="share-hub-tls">
+      <p className="muted">
+        Encrypted to the hub, which clients verify
+        {tls.caPem ? (
+          <>
+            {' '}
+            with its CA:{' '}
+            <a href={tls.caUrl} download="lattice-relay-ca.pem" data-testid="share-ca-download">
+              download lattice-relay-ca.pem
+            </a>
+            {share.kind === 'postgres' && ' and keep it where you run psql (the string names it)'}
+            {share.kind === 'tcp' &&
+              ' (openssl s_client -connect … -CAfile lattice-relay-ca.pem, or stunnel)'}
+            .
+          </>
+        ) : (
+          ' with the system’s CAs (publicly trusted).'
+        )}
+      </p>
+      {share.connectionStringStrict && (
+        <div className="row share-target">
+          <span className="muted">libpq 16+ (psql 16, pgAdmin): also refuses any login but SCRAM</span>
+          <code className="mono value" data-testid="share-connection-string-strict">
+            {share.connectionStringStrict}
+          </code>
+          <CopyButton
+            text={share.connectionStringStrict}
+            label="Copy the string for libpq 16 and later"
+            testId="share-copy-strict"
+          />
+        </div>
+      )}
+    </div>
+  );
+}
+
 function ShareCard({ share, now }: { share: Share; now: number }) {
   const { api } = useApi();
   const [error, setError] = useState<ErrorBody | null>(null);
@@ -58,7 +101,9 @@ function ShareCard({ share, now }: { share: Share; now: number }) {
           {share.basicAuth && ' · basic auth'}
           {share.bucket && ` · bucket ${share.bucket}`}
           {share.kind === 'tcp' && (
-            <span data-testid="share-transport">{share.plain ? ' · plain TCP (no TLS)' : ' · TCP'}</span>
+            <span data-testid="share-transport">
+              {share.plain ? ' · plain TCP (no TLS)' : share.hubTls ? ' · TLS (hub certificate)' : ' · TCP'}
+            </span>
           )}
         </span>
         <span
@@ -85,11 +130,12 @@ function ShareCard({ share, now }: { share: Share; now: number }) {
           </code>
         </p>
       )}
-      {share.kind === 'postgres' && (
+      {share.kind === 'postgres' && !share.hubTls && (
         <p className="small muted">
           Encrypted: the database serves TLS with a certificate from this computer.
         </p>
       )}
+      {share.hubTls && <HubTlsNote share={share} />}
       {share.accessKey && (
         <p className="small" data-testid="share-s3-key">
           This share’s own key — access key <code className="mono">{share.accessKey}</code>
