@@ -6,7 +6,9 @@
 // hub's per-computer reasons when no computer can take a deploy.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -16,7 +18,7 @@ import { startHub, type RunningHub } from '../../server/hub';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
 import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { runLabels } from '../helpers/agent-process';
-import { waitFor } from '../helpers/net';
+import { freePort, waitFor } from '../helpers/net';
 import {
   collectPageErrors,
   ensureRendererBuilt,
@@ -64,7 +66,14 @@ describe('dashboard: all workloads across two computers', () => {
     await requireFixtureImages('postgres');
     await ensureRendererBuilt();
     hubDir = mkdtempSync(join(tmpdir(), 'lattice-e2e-fleet-hub-'));
-    hub = await startHub({ dataDir: hubDir, port: 0, logger: pino({ level: 'silent' }) });
+    const relayPort = await freePort();
+    hub = await startHub({
+      dataDir: hubDir,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      relayPorts: { from: relayPort, to: relayPort },
+      publicHost: '127.0.0.1',
+    });
     [agents.alpha, agents.beta] = await Promise.all([startAgentProcess([], env), startAgentProcess([], env)]);
     browser = await launchBrowser();
 
@@ -151,10 +160,14 @@ describe('dashboard: all workloads across two computers', () => {
           )
           .waitFor();
 
-        // Deploy with Auto: it lands on beta, the computer with the most memory for remote deploys.
+        // Deploy with Auto, shared when ready through the hub's relay: it lands on beta, the computer
+        // with the most memory for remote deploys.
         await dash.getByTestId('nav-workloads').click();
         await dash.getByTestId('deploy-postgres').click();
         await dash.locator('input[data-field="name"]').fill(ON_AUTO);
+        await dash.getByTestId('deploy-share').check();
+        await dash.getByLabel('Via').selectOption('relay');
+        await dash.getByLabel('Expires after').selectOption('1h');
         await dash.getByTestId('deploy-submit').click();
         await dash.locator(`[data-testid="workload-page"][data-workload="${ON_AUTO}"]`).waitFor();
         assert.equal(
@@ -167,6 +180,16 @@ describe('dashboard: all workloads across two computers', () => {
             '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
           )
           .waitFor();
+        // The share was opened with the deploy: its string works in psql, a client we did not write.
+        const share = dash.locator('[data-testid="share-list"] li[data-status="active"]');
+        await share.waitFor();
+        assert.match((await share.getByTestId('share-time-left').textContent()) ?? '', / min left$/);
+        const connection = ((await share.getByTestId('share-connection-string').textContent()) ?? '').trim();
+        assert.match(connection, /^postgres(ql)?:\/\/.+@127\.0\.0\.1:\d+\//);
+        const psql = await promisify(execFile)('psql', ['-X', '-At', '-c', 'select 40 + 2', connection], {
+          timeout: 30_000,
+        });
+        assert.equal(psql.stdout.trim(), '42');
 
         // All workloads: both, each with its computer, both online and running.
         await dash.getByTestId('nav-workloads').click();
