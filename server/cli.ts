@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_ACCOUNT_CAPS } from './account-caps';
 import { checkAcmeOptions } from './tls/acme-options';
+import { parseBusUrl } from './bus/bus-url';
 import { parseDatabaseUrl } from './store/database-url';
 import {
   hardeningOptions,
@@ -55,6 +56,15 @@ function parseDatabase(value: string): string {
   }
 }
 
+function parseBus(value: string): string {
+  try {
+    parseBusUrl(value);
+    return value;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--bus /, ''));
+  }
+}
+
 function parseOrigins(value: string): string[] {
   return value
     .split(',')
@@ -77,6 +87,7 @@ function startFailure(err: unknown): string {
 interface HubCommandOptions extends HardeningFlags {
   dataDir?: string;
   database?: string;
+  bus?: string;
   port: number;
   host: string;
   publicUrl?: string;
@@ -107,6 +118,11 @@ export function registerHubCommand(program: Command): void {
       '--database <url>',
       'keep all hub state in PostgreSQL (postgres://user:password@host/db) instead of hub.db, for several hubs',
       parseDatabase,
+    )
+    .option(
+      '--bus <url>',
+      'connect to the other hubs of a cluster through NATS (nats://host:4222); needs --database',
+      parseBus,
     )
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--public-url <url>', 'the URL browsers and agents use to reach this hub', parseUrl)
@@ -170,6 +186,9 @@ export function registerHubCommand(program: Command): void {
         if (options.tlsCert)
           command.error('error: --tls-cert/--tls-key or --acme-email/--acme-directory, not both');
       }
+      if (options.bus && !options.database) {
+        command.error('error: --bus connects hubs that share one --database postgres://…; give both');
+      }
       const envPaths = (await import('env-paths')).default;
       const dataDir =
         options.dataDir ?? process.env.LATTICE_HUB_DATA_DIR ?? envPaths('lattice-hub', { suffix: '' }).data;
@@ -179,6 +198,7 @@ export function registerHubCommand(program: Command): void {
         hub = await startHub({
           dataDir,
           database: options.database,
+          bus: options.bus,
           port: options.port,
           host: options.host,
           publicUrl: options.publicUrl,

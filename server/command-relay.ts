@@ -67,6 +67,8 @@ export class CommandRelay {
     user: HubUser,
     device: { id: string; name: string },
     cmd: { id: string; name: string; args: unknown },
+    /** Set when another hub passed the command on: do not pass it on again. */
+    fromBus = false,
   ): Promise<Result<unknown>> {
     const key = `${device.id}\n${cmd.id}`;
     const stored = await this.store.commandResult(device.id, cmd.id);
@@ -76,6 +78,14 @@ export class CommandRelay {
     if (existing) return this.wait(existing.promise, existing.name);
 
     const conn = this.presence.agent(device.id);
+    if (!conn && !fromBus) {
+      // Connected to another hub: that hub relays, stores the result and writes the audit entry.
+      const remote = await this.presence.bus.commandElsewhere(
+        { user, device, cmd },
+        this.timeoutMs(cmd.name),
+      );
+      if (remote) return remote;
+    }
     if (!conn) {
       const result = failure('device_offline', `Device "${device.name}" is offline`);
       await this.audit(user, device.id, cmd, result);

@@ -26,6 +26,7 @@ import { DEFAULT_RELAY_PORTS } from './relay/port-range';
 import { DEFAULT_SOCKET_LIMITS, Heartbeat } from './sockets/socket-limits';
 import { createUpgradeHandler } from './sockets/upgrade';
 import type { HubStore } from './store/hub-store';
+import { connectNatsBus } from './bus/nats-bus';
 import { openPostgresStore } from './store/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 import type { AcmeOptions } from './tls/acme';
@@ -81,6 +82,8 @@ export interface HubOptions {
   store?: HubStore;
   /** A postgres:// URL: keep all state there (store/pg-store.ts) instead of hub.db, shared by every hub. */
   database?: string;
+  /** A nats:// URL: route commands, events and presence between the hubs sharing `database` (bus/). */
+  bus?: string;
 }
 
 /** Relay settings besides the port range; the defaults suit a real hub, tests shorten the waits. */
@@ -122,6 +125,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_SOCKET_LIMITS.maxBufferedBytes,
   };
   const presence = new Presence(limits.maxBufferedBytes);
+  try {
+    if (opts.bus) presence.bus = await connectNatsBus(opts.bus, logger);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const host = opts.host ?? '127.0.0.1';
   let accounts: Accounts;
   let port: number;
@@ -175,7 +184,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     bindHost: opts.relay?.bindHost ?? host,
     assignments: store,
     sendToDevice: (deviceId, msg) => presence.agent(deviceId)?.send(msg) ?? false,
-    isDeviceOnline: (deviceId) => presence.isOnline(deviceId),
+    // Streams are dialled to the hub holding the agent's socket: online here, not in the cluster.
+    isDeviceOnline: (deviceId) => presence.agent(deviceId) !== undefined,
     logger: relayLogger,
     streamClaimTimeoutMs: opts.relay?.streamClaimTimeoutMs,
     offlineGraceMs: opts.relay?.offlineGraceMs,
@@ -188,6 +198,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
   const commands = new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs));
   const queue = new CommandQueue(store, presence, commands, logger.child({ part: 'queue' }));
+  await presence.bus.start({
+    runCommand: ({ user, device, cmd }) => commands.relay(user, device, cmd, true),
+    deliverEvent: (userId, event) => presence.publishHere(userId, event),
+    closeAgent: (deviceId) => presence.agent(deviceId)?.ws.close(4009, 'connected through another hub'),
+  });
   const ctx: HubContext = {
     store,
     accounts,
@@ -229,6 +244,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         queue.close();
         upgrades.close();
         presence.closeAll();
+        await presence.bus.close();
         await relay.close().catch((err) => logger.error({ err }, 'relay close failed'));
         await tls.acme?.close();
         await new Promise<void>((r) => {

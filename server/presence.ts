@@ -3,6 +3,7 @@
 // that user's dashboards.
 import type WebSocket from 'ws';
 import type { DashboardEvent, HubToAgent, Result } from '../shared';
+import { inProcessBus, type HubBus } from './bus/hub-bus';
 import { sendBounded } from './sockets/socket-limits';
 
 /** A relayed command waiting for the agent's `result`. */
@@ -32,6 +33,8 @@ export class AgentConnection {
 export class Presence {
   private readonly agents = new Map<string, AgentConnection>();
   private readonly dashboards = new Map<string, Set<WebSocket>>();
+  /** Other hubs (server/bus/): their devices count as online, events reach their dashboards too. */
+  bus: HubBus = inProcessBus();
 
   constructor(private readonly maxBufferedBytes: number) {}
 
@@ -39,14 +42,16 @@ export class Presence {
     return this.agents.get(deviceId);
   }
 
+  /** Connected to this hub or to another live hub of the cluster. */
   isOnline(deviceId: string): boolean {
-    return this.agents.has(deviceId);
+    return this.agents.has(deviceId) || this.bus.isOnlineElsewhere(deviceId);
   }
 
   /** Registers the connection; returns the one it replaced, if any. */
   addAgent(conn: AgentConnection): AgentConnection | undefined {
     const previous = this.agents.get(conn.deviceId);
     this.agents.set(conn.deviceId, conn);
+    this.bus.agentConnected(conn.deviceId);
     return previous;
   }
 
@@ -54,6 +59,7 @@ export class Presence {
   removeAgent(conn: AgentConnection): boolean {
     if (this.agents.get(conn.deviceId) !== conn) return false;
     this.agents.delete(conn.deviceId);
+    this.bus.agentDisconnected(conn.deviceId);
     return true;
   }
 
@@ -67,7 +73,16 @@ export class Presence {
     });
   }
 
+  /** To the user's dashboards on every hub. */
   publish(userId: string, event: DashboardEvent): void {
+    // A socket closed because the device connected through another hub is not "offline".
+    if (event.type === 'presence' && !event.online && this.isOnline(event.deviceId)) return;
+    this.publishHere(userId, event);
+    this.bus.publishEvent(userId, event);
+  }
+
+  /** To the user's dashboards on this hub. */
+  publishHere(userId: string, event: DashboardEvent): void {
     const set = this.dashboards.get(userId);
     if (!set) return;
     const text = JSON.stringify(event);

@@ -1,0 +1,53 @@
+// What passes between hub processes: commands for a device whose agent is connected to another hub,
+// dashboard events for users whose dashboards are on other hubs, and which hub holds which device.
+// One hub alone (no --bus) uses the in-process bus below, where there is no elsewhere; several hubs
+// use NATS (nats-bus.ts). Chosen once, in startHub.
+import type { DashboardEvent, HubUser, Result } from '../../shared';
+
+/** A dashboard's command for a device, as the hub holding the device's socket runs it. */
+export interface RemoteCommand {
+  user: HubUser;
+  device: { id: string; name: string };
+  cmd: { id: string; name: string; args: unknown };
+}
+
+/** What a hub does for the others. */
+export interface BusHandlers {
+  /** Runs a command on a device connected to this hub (idempotent by command id). */
+  runCommand(req: RemoteCommand): Promise<Result<unknown>>;
+  /** Hands an event to this hub's dashboards of the user. */
+  deliverEvent(userId: string, event: DashboardEvent): void;
+  /** The device connected again through another hub, more recently: close this hub's socket of it. */
+  closeAgent(deviceId: string): void;
+}
+
+export interface HubBus {
+  readonly hubId: string;
+  start(handlers: BusHandlers): Promise<void>;
+  /** To the user's dashboards on the other hubs (this hub's own are served by the caller). */
+  publishEvent(userId: string, event: DashboardEvent): void;
+  agentConnected(deviceId: string): void;
+  agentDisconnected(deviceId: string): void;
+  /** Whether another live hub holds the device's socket. */
+  isOnlineElsewhere(deviceId: string): boolean;
+  /**
+   * Runs the command through the hub holding the device; undefined when no hub holds it. A hub that
+   * does not answer within `timeoutMs` gives a `timeout` result.
+   */
+  commandElsewhere(req: RemoteCommand, timeoutMs: number): Promise<Result<unknown> | undefined>;
+  close(): Promise<void>;
+}
+
+/** One hub: nothing is elsewhere. */
+export function inProcessBus(): HubBus {
+  return {
+    hubId: 'local',
+    start: async () => undefined,
+    publishEvent: () => undefined,
+    agentConnected: () => undefined,
+    agentDisconnected: () => undefined,
+    isOnlineElsewhere: () => false,
+    commandElsewhere: async () => undefined,
+    close: async () => undefined,
+  };
+}
