@@ -2,8 +2,9 @@
 // with their own data dirs paired into one account, the fixture Postgres image. Deploy on a named
 // computer and with Auto (placed where remote deploys have the most memory), see both computers'
 // workloads on the All-workloads page with the right computer names, stop one agent and see its
-// workload marked offline with its last state and age, queue a stop for it and cancel it, and read the
-// hub's per-computer reasons when no computer can take a deploy.
+// workload marked offline with its last state and age, queue a stop for it and cancel it, read the
+// hub's per-computer reasons when no computer can take a deploy, and see a queued stop run when the
+// computer is back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,7 +18,7 @@ import type { NodeInfo } from '../../shared';
 import { startHub, type RunningHub } from '../../server/hub';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
 import { removeLabelled, requireFixtureImages } from '../helpers/docker';
-import { runLabels } from '../helpers/agent-process';
+import { runLabels, startAgentProcess, type AgentProcess } from '../helpers/agent-process';
 import { freePort, waitFor } from '../helpers/net';
 import {
   collectPageErrors,
@@ -28,7 +29,6 @@ import {
   seriousErrors,
   withFailureScreenshots,
 } from './browser';
-import { startAgentProcess, type AgentProcess } from './processes';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const EMAIL = `fleet-${suffix}@example.com`;
@@ -43,6 +43,12 @@ describe('dashboard: all workloads across two computers', () => {
   let hubDir: string;
   let browser: Browser;
   const agents: Partial<Record<'alpha' | 'beta', AgentProcess>> = {};
+  // Each computer's data dir outlives its agent process: alpha is stopped and started again.
+  const dirs = {
+    alpha: mkdtempSync(join(tmpdir(), 'lattice-e2e-fleet-alpha-')),
+    beta: mkdtempSync(join(tmpdir(), 'lattice-e2e-fleet-beta-')),
+  };
+  const agentEnv = { ...env, LATTICE_LOG_LEVEL: 'warn' };
   const pages: Page[] = [];
   let token = '';
 
@@ -74,7 +80,10 @@ describe('dashboard: all workloads across two computers', () => {
       relayPorts: { from: relayPort, to: relayPort },
       publicHost: '127.0.0.1',
     });
-    [agents.alpha, agents.beta] = await Promise.all([startAgentProcess([], env), startAgentProcess([], env)]);
+    [agents.alpha, agents.beta] = await Promise.all([
+      startAgentProcess(dirs.alpha, agentEnv),
+      startAgentProcess(dirs.beta, agentEnv),
+    ]);
     browser = await launchBrowser();
 
     // The account and its two computers, paired as `lattice pair` does.
@@ -84,10 +93,10 @@ describe('dashboard: all workloads across two computers', () => {
     ).accessToken;
     for (const name of ['alpha', 'beta'] as const) {
       const { code } = await api<{ code: string }>('POST', '/api/devices/pairing', {});
-      await AgentClient.connect(agents[name]!.dataDir).command('hub.pair', { hubUrl: hub.url, code, name });
+      await AgentClient.connect(dirs[name]).command('hub.pair', { hubUrl: hub.url, code, name });
     }
     // Remote deploys on alpha may use 64 MiB: beta has the most memory for them, so Auto picks beta.
-    await AgentClient.connect(agents.alpha!.dataDir).command('settings.set', {
+    await AgentClient.connect(dirs.alpha).command('settings.set', {
       remoteDeployMemoryCapBytes: '64m',
     });
     await waitFor('both computers online, alpha capped', async () => {
@@ -112,10 +121,11 @@ describe('dashboard: all workloads across two computers', () => {
       // Only this file's agents put this run's label on their containers.
       await removeLabelled(runLabel).catch(() => undefined);
       if (hubDir) rmSync(hubDir, { recursive: true, force: true });
+      for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  test('lists both computers, deploys on a named computer and with Auto, marks the offline one, queues for it', async () => {
+  test('lists both computers, deploys on a named computer and with Auto, marks the offline one, queues for it until it is back', async () => {
     const context = await newContext(browser, new URL(hub.url).origin);
     const dash = await context.newPage();
     pages.push(dash);
@@ -254,7 +264,7 @@ describe('dashboard: all workloads across two computers', () => {
         assert.deepEqual(await api('GET', '/api/queue?status=pending'), []);
 
         // An offline target is named on the form; with no computer that fits, the hub says why for each.
-        await AgentClient.connect(agents.beta!.dataDir).command('settings.set', { allowRemoteDeploy: false });
+        await AgentClient.connect(dirs.beta).command('settings.set', { allowRemoteDeploy: false });
         await waitFor(
           'beta refuses remote deploys',
           async () => (await nodeNamed('beta'))?.allowsRemoteDeploy === false,
@@ -273,6 +283,21 @@ describe('dashboard: all workloads across two computers', () => {
         const lines = await reasons.locator('li').allTextContents();
         assert.deepEqual(lines, ['alpha: offline', 'beta: does not allow remote deploys']);
         await screenshot(dash, 'dashboard-deploy-target');
+
+        // A stop queued for alpha runs when alpha is back; its result and the new state reach the page.
+        await dash.getByTestId('nav-workloads').click();
+        await row(ON_ALPHA).getByTestId('inventory-queue-stop').click();
+        await dash.getByTestId('queue-dialog').getByTestId('confirm-queue').click();
+        await row(ON_ALPHA).getByTestId('inventory-queued').filter({ hasText: 'stop queued' }).waitFor();
+        agents.alpha = await startAgentProcess(dirs.alpha, agentEnv);
+        await dash
+          .locator(
+            `[data-testid="inventory-row"][data-workload="${ON_ALPHA}"][data-online="true"][data-status="stopped"]`,
+          )
+          .waitFor();
+        await dash.locator('[data-testid="queued-command"][data-status="done"]').waitFor();
+        await row(ON_ALPHA).getByTestId('inventory-queued').waitFor({ state: 'detached' });
+        await row(ON_ALPHA).getByTestId('inventory-start').waitFor();
         assert.deepEqual(seriousErrors(errors), [], 'no script errors or CSP violations on the dashboard');
       },
     );
