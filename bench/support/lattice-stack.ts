@@ -147,8 +147,10 @@ export async function startRelayStack(): Promise<RelayStack> {
       async () => (await client.command('settings.get', {})).hub.connected,
       20_000,
     );
-    const workload = await client.command('workload.deploy', { template: 'postgres', name: 'bench-pg' });
-    const share = await client.command('share.create', { workload: 'bench-pg', via: 'relay', expires: '1h' });
+    // A name of its own: another bench run may be deploying at the same time.
+    const name = `bench-pg-${runLabel.slice(-8)}`;
+    const workload = await client.command('workload.deploy', { template: 'postgres', name });
+    const share = await client.command('share.create', { workload: name, via: 'relay', expires: '1h' });
     return { hub, agent, client, accessToken: user.accessToken, workload, share, pairingCode, cleanup };
   } catch (err) {
     await cleanup();

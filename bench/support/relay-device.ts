@@ -10,8 +10,8 @@ import { api, registerUser } from '../../test/integration/hub-fixtures';
 import { childMain } from './child';
 
 /** Without a pairing code it registers its own user first (a TLS hub its parent cannot call). */
-childMain<{ hubUrl: string; code?: string; targetPort: number }>(
-  async ({ hubUrl, code: given, targetPort }) => {
+childMain<{ hubUrl: string; code?: string; targetPort: number; tls?: boolean }>(
+  async ({ hubUrl, code: given, targetPort, tls }) => {
     const logger = pino({ level: 'warn' });
     let code = given;
     if (!code) {
@@ -41,6 +41,8 @@ childMain<{ hubUrl: string; code?: string; targetPort: number }>(
       localHost: '127.0.0.1',
       localPort: targetPort,
       expiresAt: null,
+      // Through a hub with a certificate the public port speaks TLS (issue 12); without one, plain.
+      protection: tls ? 'tls' : 'plain',
     });
     return {
       ready: { publicPort: endpoint.publicPort },

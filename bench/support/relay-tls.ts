@@ -128,7 +128,7 @@ export async function measureTlsRelay(opts: {
       ],
     ]);
   } catch (err) {
-    console.log(`  not measured: ${(err as Error).message.split('\n')[0]}`);
+    console.log(`  not measured: ${(err as Error).message.trim().split('\n').slice(-3).join(' | ')}`);
   } finally {
     await device?.stop().catch(() => undefined);
     await hub?.stop().catch(() => undefined);
