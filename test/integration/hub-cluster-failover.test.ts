@@ -1,0 +1,184 @@
+// Two `lattice hub` processes on one PostgreSQL 15 and one nats-server, behind HAProxy (mode tcp), all
+// real and on loopback. An agent connected through HAProxy to hub A; hub A is killed with SIGKILL; the
+// agent, reconnecting as agents do, comes back through HAProxy on hub B within 15 s, the owner's
+// dashboard on B sees it online, commands reach it, and a command id answered before the crash is
+// not run again.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import type { Result } from '../../shared';
+import { freePort, waitFor } from '../helpers/net';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server';
+import { sharedPostgresServer } from '../helpers/postgres-server';
+import { api, connectDashboard, pairDevice, registerUser, wsUrl } from './hub-fixtures';
+
+const KEY_FILE = 'hub-signing-key.pem';
+const root = new URL('../..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lattice-cluster-'));
+const children: ChildProcess[] = [];
+let nats: NatsServer;
+let lb: { url: string; origin: string };
+const hubs: { url: string; origin: string; child: ChildProcess }[] = [];
+
+async function startHubProcess(name: string, database: string, publicUrl: string) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/lattice.mjs',
+      'hub',
+      '--data-dir',
+      join(dir, name),
+      '--port',
+      String(port),
+      '--database',
+      database,
+      '--bus',
+      nats.url,
+      '--public-url',
+      publicUrl,
+      '--relay-ports',
+      `${20000 + (port % 1000) * 10}-${20000 + (port % 1000) * 10 + 9}`,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LATTICE_LOG_LEVEL: 'warn' } },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(`hub ${name} ready (${out})`, () => {
+    if (child.exitCode !== null) throw new Error(`hub ${name} exited: ${out}`);
+    return out.includes('Lattice hub listening');
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return { url, origin: url, child };
+}
+
+before(async () => {
+  nats = await startNatsServer();
+  const database = await (await sharedPostgresServer()).createDatabase(`failover_${process.pid}`);
+  const lbPort = await freePort();
+  lb = { url: `http://127.0.0.1:${lbPort}`, origin: `http://127.0.0.1:${lbPort}` };
+  hubs.push(await startHubProcess('a', database, lb.url));
+  // One signing key for the cluster (docs/running-a-cluster.md).
+  const dirB = join(dir, 'b');
+  mkdirSync(dirB, { mode: 0o700 });
+  copyFileSync(join(dir, 'a', KEY_FILE), join(dirB, KEY_FILE));
+  hubs.push(await startHubProcess('b', database, lb.url));
+  const port = (u: string) => new URL(u).port;
+  const cfg = join(dir, 'haproxy.cfg');
+  // `balance first`: every connection goes to hub A while it is up, so the agent starts there.
+  writeFileSync(
+    cfg,
+    [
+      'defaults',
+      '  mode tcp',
+      '  timeout connect 2s',
+      '  timeout client 1h',
+      '  timeout server 1h',
+      'frontend hubs',
+      `  bind 127.0.0.1:${lbPort}`,
+      '  default_backend hubs',
+      'backend hubs',
+      '  balance first',
+      `  server a 127.0.0.1:${port(hubs[0].url)} check inter 300 fall 1 rise 1`,
+      `  server b 127.0.0.1:${port(hubs[1].url)} check inter 300 fall 1 rise 1`,
+      '',
+    ].join('\n'),
+  );
+  const haproxy = spawn('/usr/sbin/haproxy', ['-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(haproxy);
+  await waitFor('haproxy', async () => (await fetch(`${lb.url}/api/health`)).ok, 10_000);
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await nats?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An agent as the real one reconnects: dial again shortly after the socket drops, until stopped. */
+function reconnectingAgent(deviceToken: string) {
+  const ran: string[] = [];
+  let ws: WebSocket | undefined;
+  let stopped = false;
+  let connects = 0;
+  const dial = () => {
+    if (stopped) return;
+    const sock = new WebSocket(wsUrl(lb, '/agent'), { headers: { authorization: `Bearer ${deviceToken}` } });
+    ws = sock;
+    sock.on('open', () => {
+      connects++;
+      sock.send(JSON.stringify({ type: 'hello', agentVersion: 'test', name: 'failover' }));
+    });
+    sock.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { type: string; id: string };
+      if (msg.type !== 'command') return;
+      ran.push(msg.id);
+      sock.send(JSON.stringify({ type: 'result', id: msg.id, result: { ok: true, value: [] } }));
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => setTimeout(dial, 300 + Math.random() * 700));
+  };
+  dial();
+  return {
+    ran,
+    connects: () => connects,
+    stop() {
+      stopped = true;
+      ws?.terminate();
+    },
+  };
+}
+
+describe('a hub killed with SIGKILL', () => {
+  test('its agent is online again through the other hub within 15 s; nothing runs twice', async (t) => {
+    const user = await registerUser(lb);
+    const device = await pairDevice(lb, user.accessToken, 'laptop');
+    const agent = reconnectingAgent(device.deviceToken);
+    try {
+      // Straight to hub B (its allowed origin is the cluster's public URL, the load balancer's).
+      const dash = await connectDashboard({ url: hubs[1].url, origin: lb.origin }, user.accessToken);
+      await waitFor('the agent online, seen from hub B', () =>
+        dash.events.some((e) => e.type === 'presence' && e.deviceId === device.deviceId && e.online),
+      );
+      const command = (id: string) =>
+        api<Result<unknown>>(hubs[1], 'POST', `/api/devices/${device.deviceId}/commands`, {
+          token: user.accessToken,
+          body: { id, name: 'workload.list', args: {} },
+        });
+      assert.deepEqual((await command('before-crash')).body, { ok: true, value: [] });
+
+      const seen = dash.events.length;
+      const killedAt = Date.now();
+      hubs[0].child.kill('SIGKILL');
+      await waitFor(
+        'the agent online again through hub B',
+        () =>
+          dash.events
+            .slice(seen)
+            .some((e) => e.type === 'presence' && e.deviceId === device.deviceId && e.online),
+        15_000,
+      );
+      const back = Date.now() - killedAt;
+      assert.ok(back < 15_000, `back after ${back} ms`);
+      t.diagnostic(`online again through hub B ${back} ms after hub A was killed`);
+      assert.equal(agent.connects(), 2, 'one reconnect');
+
+      assert.deepEqual((await command('after-crash')).body, { ok: true, value: [] });
+      assert.deepEqual((await command('before-crash')).body, { ok: true, value: [] }, 'the stored result');
+      assert.deepEqual(agent.ran, ['before-crash', 'after-crash'], 'each command ran once');
+      const list = await api<{ id: string; online: boolean }[]>(lb, 'GET', '/api/devices', {
+        token: user.accessToken,
+      });
+      assert.equal(list.body.find((d) => d.id === device.deviceId)?.online, true);
+      dash.ws.close();
+    } finally {
+      agent.stop();
+    }
+  });
+});
