@@ -33,7 +33,7 @@ import type { AcmeOptions } from './tls/acme';
 import { RELAY_CA_PATH, serveRelayCa, startHubTls, type HubTls } from './tls/hub-tls';
 
 /** The hub's one database file in its data directory. */
-export const HUB_DB_FILE = 'hub.db';
+const HUB_DB_FILE = 'hub.db';
 
 export interface HubOptions {
   dataDir: string;
