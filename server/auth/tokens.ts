@@ -55,16 +55,17 @@ export interface VerifiedToken {
   payload: JWTPayload;
 }
 
-/** Verified tokens remembered (a dashboard sends the same access token with every request). */
-const VERIFIED_CACHE_SIZE = 4096;
+/** Verified access tokens remembered (a dashboard sends the same one with every request). */
+const VERIFIED_CACHE_SIZE = 1024;
 
 export class TokenService {
   /**
-   * Tokens whose signature and claims already checked out, until their expiry. An Ed25519 verify
-   * was the largest single cost of a relayed command; a token's verdict cannot change before it
-   * expires (signature, issuer, audience and kind are fixed), and revocation is not decided here —
-   * callers still compare token version or token id with the store on every use. Failures are not
-   * remembered, so garbage cannot fill the cache.
+   * Access tokens whose signature and claims already checked out, until their expiry. An Ed25519
+   * verify was the largest single cost of a relayed command; a token's verdict cannot change before
+   * it expires (signature, issuer, audience and kind are fixed), and revocation is not decided here —
+   * callers still compare the token version with the store on every use. Failures are not
+   * remembered, so garbage cannot fill the cache; device tokens are not either (an agent presents
+   * its token once per connection, so remembering them would only cost memory per agent).
    */
   private readonly verified = new Map<string, { result: VerifiedToken; expiresAtMs: number }>();
 
@@ -93,11 +94,11 @@ export class TokenService {
   /** Verifies signature, algorithm, issuer, audience, kind and expiry; undefined when any is wrong. */
   async verify(kind: TokenKind, token: string): Promise<VerifiedToken | undefined> {
     if (typeof token !== 'string' || token.length > 4096) return undefined;
-    const key = `${kind} ${token}`;
-    const known = this.verified.get(key);
+    const remember = kind === 'access';
+    const known = remember ? this.verified.get(token) : undefined;
     if (known) {
       if (Date.now() < known.expiresAtMs) return known.result;
-      this.verified.delete(key);
+      this.verified.delete(token);
     }
     try {
       const { payload } = await jwtVerify(token, this.keys.publicKey, {
@@ -108,8 +109,11 @@ export class TokenService {
         requiredClaims: ['exp', 'iss', 'aud', 'sub', 'jti'],
       });
       const result = { sub: payload.sub!, jti: payload.jti, payload };
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(key, { result, expiresAtMs: payload.exp! * 1000 });
+      if (remember) {
+        if (this.verified.size >= VERIFIED_CACHE_SIZE)
+          this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(token, { result, expiresAtMs: payload.exp! * 1000 });
+      }
       return result;
     } catch {
       return undefined;
