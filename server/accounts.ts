@@ -5,7 +5,13 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { LatticeError, type AuthResponse, type HubUser, type RegisterResponse } from '../shared';
 import { HashPoolBusyError, type HashPoolOptions } from './auth/hash-pool';
 import { PasswordHasher } from './auth/passwords';
-import { DelayLimiter, RateLimitedError, WindowLimiter, type DelayPolicy } from './auth/rate-limit';
+import {
+  DelayLimiter,
+  RateLimitedError,
+  WindowLimiter,
+  type DelayPolicy,
+  type MirroredLimiter,
+} from './auth/rate-limit';
 import type { TokenService } from './auth/tokens';
 import { assertRoomForDevice, DEFAULT_ACCOUNT_CAPS } from './account-caps';
 import type { DeviceRow, HubStore, UserRow } from './store/hub-store';
@@ -70,6 +76,8 @@ export interface AccountsOptions {
   pairFailures?: Window;
   /** Shorthand for limits.registrations. */
   registrations?: Window;
+  /** Hands each limiter, by name, to the other hubs of a cluster (server/bus/), so they count as one. */
+  shareLimits?: (name: string, limiter: MirroredLimiter) => void;
 }
 
 /** What registration answers, whether the email was new or taken: the login that follows decides. */
@@ -128,6 +136,18 @@ export class Accounts {
     this.globalPairFailures = window(limits.globalPairFailures);
     this.refreshFailures = window(limits.refreshFailures);
     this.globalRefreshFailures = window(limits.globalRefreshFailures);
+    const named: Record<string, MirroredLimiter> = {
+      account: this.account,
+      addressLogins: this.addressLogins,
+      globalLogins: this.globalLogins,
+      registrations: this.registrations,
+      globalRegistrations: this.globalRegistrations,
+      pairFailures: this.pairFailures,
+      globalPairFailures: this.globalPairFailures,
+      refreshFailures: this.refreshFailures,
+      globalRefreshFailures: this.globalRefreshFailures,
+    };
+    for (const [name, limiter] of Object.entries(named)) opts.shareLimits?.(name, limiter);
   }
 
   /**

@@ -157,6 +157,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       maxDevices: opts.accountCaps?.devices,
       limits: opts.authLimits,
       hashPool: opts.hashPool,
+      shareLimits: (name, limiter) => presence.bus.shareLimiter(name, limiter),
     });
     port = await listen(server, opts.port ?? 8080, host);
   } catch (err) {

@@ -3,6 +3,7 @@
 // One hub alone (no --bus) uses the in-process bus below, where there is no elsewhere; several hubs
 // use NATS (nats-bus.ts). Chosen once, in startHub.
 import type { DashboardEvent, HubUser, Result } from '../../shared';
+import type { MirroredLimiter } from '../auth/rate-limit';
 
 /** A dashboard's command for a device, as the hub holding the device's socket runs it. */
 export interface RemoteCommand {
@@ -35,6 +36,8 @@ export interface HubBus {
    * does not answer within `timeoutMs` gives a `timeout` result.
    */
   commandElsewhere(req: RemoteCommand, timeoutMs: number): Promise<Result<unknown> | undefined>;
+  /** Keeps the limiter of this name in step with the same limiter on every other hub. */
+  shareLimiter(name: string, limiter: MirroredLimiter): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export function inProcessBus(): HubBus {
     agentDisconnected: () => undefined,
     isOnlineElsewhere: () => false,
     commandElsewhere: async () => undefined,
+    shareLimiter: () => undefined,
     close: async () => undefined,
   };
 }

@@ -38,11 +38,13 @@ const cleanup: (() => unknown)[] = [];
 before(async () => {
   nats = await startNatsServer();
   const database = await (await sharedPostgresServer()).createDatabase(`cluster_${process.pid}`);
-  hubA = await startTestHub({ database, bus: nats.url });
+  // Four free login failures per account, then a delay: small enough to count across two hubs.
+  const loginFailures = { max: 4, windowMs: 60_000 };
+  hubA = await startTestHub({ database, bus: nats.url, loginFailures });
   // The hubs of a cluster sign with one key (docs/running-a-cluster.md): B gets A's before it starts.
   dataDirB = mkdtempSync(join(tmpdir(), 'lattice-hub-b-'));
   copyFileSync(join(hubA.dataDir, KEY_FILE), join(dataDirB, KEY_FILE));
-  hubB = await startTestHub({ database, bus: nats.url, dataDir: dataDirB });
+  hubB = await startTestHub({ database, bus: nats.url, dataDir: dataDirB, loginFailures });
 });
 after(async () => {
   for (const fn of cleanup.reverse()) await fn();
@@ -135,6 +137,22 @@ describe('two hubs over NATS and one PostgreSQL', () => {
       const res = await command(hub, user.accessToken, device.deviceId, `off-${hub.port}`);
       assert.equal(res.status, 503);
       assert.equal(!res.body.ok && res.body.error.code, 'device_offline');
+    }
+  });
+
+  test('login failures spread over both hubs are limited as if there were one', async () => {
+    const user = await registerUser(hubA);
+    const login = (hub: TestHub) =>
+      api(hub, 'POST', '/api/auth/login', { body: { email: user.user.email, password: 'not the password' } });
+    // Four failures, alternating hubs: each hub saw only two, the cluster four.
+    for (const hub of [hubA, hubB, hubA, hubB]) {
+      assert.equal((await login(hub)).status, 401);
+      await new Promise((r) => setTimeout(r, 50)); // the charge crosses the bus
+    }
+    for (const hub of [hubA, hubB]) {
+      const res = await login(hub);
+      assert.equal(res.status, 429, `the fifth attempt is delayed on hub ${hub === hubA ? 'A' : 'B'}`);
+      assert.ok(Number(res.headers.get('retry-after')) >= 1);
     }
   });
 
