@@ -4,6 +4,9 @@
 // docker ps). The CLI runs from its prebuilt bundle (scripts/cli-bundle.mjs); a warm-up call first
 // makes sure it is built and its code cache written, as after `npm install`. Starting Node with
 // nothing to run is timed too: the floor any Node CLI stands on, on this machine, in this run.
+// With NODE_EXTRA_CA_CERTS set (a proxy's CA, as on some build machines), Node 20 parses that file
+// and its own root store at every start, before any script runs: the bench then also times both
+// Node commands without it, so the ratio a machine without the variable sees is printed beside.
 // Usage: npm run bench cli-round (BENCH_ROUNDS=N, default 9).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -20,11 +23,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** The goal: `lattice ls` within this factor of `docker ps`. */
 const GOAL_RATIO = 5;
 
-async function timed(file: string, args: string[]): Promise<number> {
+async function timed(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const started = performance.now();
-  await run(file, args, { cwd: root });
+  await run(file, args, { cwd: root, env });
   return (performance.now() - started) / 1000;
 }
+
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
+const { NODE_EXTRA_CA_CERTS: _, ...envWithoutExtraCa } = process.env;
 
 await requireDocker();
 const dataDir = mkdtempSync(join(tmpdir(), 'lattice-bench-cli-'));
@@ -37,10 +43,15 @@ try {
   const docker: number[] = [];
   // The floor under any Node CLI on this machine right now: starting Node itself.
   const node: number[] = [];
+  const latticeNoCa: number[] = [];
+  const nodeNoCa: number[] = [];
   for (let i = 0; i < rounds; i++) {
     docker.push(await timed('docker', ['ps', '-a']));
     node.push(await timed(process.execPath, ['-e', '']));
     lattice.push(await timed(process.execPath, ls));
+    if (extraCaCerts === undefined) continue;
+    nodeNoCa.push(await timed(process.execPath, ['-e', ''], envWithoutExtraCa));
+    latticeNoCa.push(await timed(process.execPath, ls, envWithoutExtraCa));
   }
   const [l, d, n] = [median(lattice), median(docker), median(node)];
   const ratio = l / d;
@@ -49,6 +60,14 @@ try {
       `(goal ≤ ${GOAL_RATIO}: ${ratio <= GOAL_RATIO ? 'met' : 'NOT met'}); ` +
       `node -e '' alone ${n.toFixed(3)} s, ratio ${(n / d).toFixed(2)}`,
   );
+  if (extraCaCerts !== undefined) {
+    const [l2, n2] = [median(latticeNoCa), median(nodeNoCa)];
+    console.log(
+      `cli-round-trip: NODE_EXTRA_CA_CERTS is set (${extraCaCerts}); Node reads it at every start. ` +
+        `Without it: lattice ls ${l2.toFixed(3)} s, ratio ${(l2 / d).toFixed(2)}; ` +
+        `node -e '' ${n2.toFixed(3)} s, ratio ${(n2 / d).toFixed(2)}`,
+    );
+  }
 } finally {
   await agent.stop('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });

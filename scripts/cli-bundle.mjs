@@ -1,18 +1,23 @@
 // The `lattice` CLI as a prebuilt bundle: esbuild turns bin/cli-main.ts and everything it imports
 // from this repo into one CommonJS file, dist/cli/<build id>/cli.cjs, so a command starts without
 // transpiling TypeScript (tsx stays the development path: LATTICE_CLI_FROM_SOURCE=1). The file is
-// compiled through node:vm with V8's code cache beside it: most of a command's start is compiling
-// the contract's zod, and the cache turns that into a read.
+// compiled through node:vm with V8's code cache beside it, so a command reads compiled code instead of
+// compiling it. What only some commands use (the zod contract, deploy's and share's arguments, the
+// hub's flags) is evaluated when first imported: `lattice ls` runs commander and one request.
 //
 // The bundle is built by `npm install` (scripts/postinstall.mjs) or on first run, and rebuilt when
 // any file it was built from changed: dist/cli/current.json lists those files with the build time.
 // Builds go to a fresh folder and current.json is replaced by a rename, so processes that start
 // while another one rebuilds always load a complete bundle.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+//
+// Every `lattice` command imports this file: built-in modules come through process.getBuiltinModule
+// rather than `import … from 'node:…'`, which would build an ES-module facade of each one per start.
+const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } =
+  process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname, join, relative, sep } = process.getBuiltinModule('node:path');
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
+const vm = process.getBuiltinModule('node:vm');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const CLI_OUT_ROOT = join(root, 'dist', 'cli');
@@ -79,8 +84,9 @@ function readCurrent() {
 export function freshCliBundle() {
   const current = readCurrent();
   if (!current || typeof current.id !== 'string' || !Array.isArray(current.inputs)) return undefined;
+  // `root` ends with a separator and the inputs are relative paths: no path.join per file.
   for (const input of current.inputs) {
-    const st = statSync(join(root, input), { throwIfNoEntry: false });
+    const st = statSync(root + input, { throwIfNoEntry: false });
     if (!st || st.mtimeMs > current.builtAt) return undefined;
   }
   const entry = join(CLI_OUT_ROOT, current.id, 'cli.cjs');
@@ -98,30 +104,69 @@ function removeOldBuilds(keep) {
 }
 
 /**
- * What a command loads only when it runs (`import('../run-agent')` in `lattice agent`, the hub's
- * server in `lattice hub`) becomes a bundle of its own beside cli.cjs, required when the import
- * runs: `lattice ls` never reads or compiles the agent's or the hub's code.
+ * Where a dynamic import stays inside the bundle that makes it: esbuild turns such an import into a
+ * module evaluated when the import runs (the CLI's zod contract, loaded only by the commands that
+ * validate with it, and `lattice hub`'s flags). Any other relative import() is a runtime of its own.
  */
-function lazyImports(outDir, found) {
+const LAZY_IN_BUNDLE = ['bin/', 'shared/', 'electron/agent/cli/', 'server/cli.ts'];
+const RESOLVING = Symbol('resolving');
+
+/**
+ * Our relative imports. What a command loads only when it runs (`import('../run-agent')` in
+ * `lattice agent`, the hub's server in `lattice hub`) becomes a bundle of its own beside cli.cjs,
+ * required when the import runs: `lattice ls` never reads or compiles the agent's or the hub's code.
+ */
+function ourImports(found) {
   return {
-    name: 'lazy-imports-as-own-bundles',
+    name: 'our-imports',
     setup(build) {
       build.onResolve({ filter: /^\./ }, async (args) => {
-        if (args.kind !== 'dynamic-import' || args.importer.includes(`${sep}node_modules${sep}`)) {
+        if (args.pluginData === RESOLVING || args.importer.includes(`${sep}node_modules${sep}`)) {
           return undefined;
         }
         const resolved = await build.resolve(args.path, {
-          kind: 'import-statement',
+          kind: args.kind,
+          importer: args.importer,
           resolveDir: args.resolveDir,
+          pluginData: RESOLVING,
         });
         if (resolved.errors.length) return { errors: resolved.errors };
-        const name = `${relative(root, resolved.path)
-          .replace(/\.[cm]?[jt]s$/, '')
-          .split(sep)
-          .join('-')}.cjs`;
-        found.set(resolved.path, name);
-        return { path: `./${name}`, external: true };
+        const inRepo = relative(root, resolved.path).split(sep).join('/');
+        if (args.kind === 'dynamic-import' && !LAZY_IN_BUNDLE.some((p) => inRepo.startsWith(p))) {
+          const name = `${inRepo
+            .replace(/\.[cm]?[jt]s$/, '')
+            .split('/')
+            .join('-')}.cjs`;
+          found.set(resolved.path, name);
+          return { path: `./${name}`, external: true };
+        }
+        return { path: resolved.path };
       });
+    },
+  };
+}
+
+/**
+ * commander requires node:child_process at load for subcommands that are separate executables, which
+ * `lattice` has none of; loading it costs every command a few milliseconds. In the bundle commander
+ * gets it on first use instead.
+ */
+const LAZY_NAMESPACE = 'lattice-lazy';
+
+function lazyChildProcessForCommander() {
+  return {
+    name: 'lazy-child-process-for-commander',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+        args.importer.includes(`${sep}node_modules${sep}commander${sep}`)
+          ? { path: 'lazy-child-process', namespace: LAZY_NAMESPACE }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: LAZY_NAMESPACE }, () => ({
+        contents:
+          "let cp; module.exports = new Proxy({}, { get: (_, key) => (cp ??= require('node:child_process'))[key] });",
+        loader: 'js',
+      }));
     },
   };
 }
@@ -152,11 +197,11 @@ export async function buildCliBundle() {
       metafile: true,
       logLevel: 'silent',
       external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
-      plugins: [lazyImports(outDir, lazy), keepSourceUrls(outDir)],
+      plugins: [ourImports(lazy), lazyChildProcessForCommander(), keepSourceUrls(outDir)],
     });
     // A dependency update rewrites npm's record of the tree, which is an input too.
     for (const file of Object.keys(result.metafile.inputs)) {
-      if (!file.includes('node_modules/')) inputs.add(file);
+      if (!file.includes('node_modules/') && !file.startsWith(`${LAZY_NAMESPACE}:`)) inputs.add(file);
     }
   };
   await bundle(ENTRY, 'cli.cjs');

@@ -1,20 +1,37 @@
 // How the CLI reaches a running agent: agent.json and api-token in the data dir, then loopback HTTP.
+// Imports from shared/ are deep and zod-free on the way of a plain command (`lattice ls`): the
+// contract's schemas (event and log-line parsing, LatticeError's module) load only where used, so a
+// command does not evaluate zod and the whole contract before its one request.
 import { request, type IncomingMessage } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { readRunningAgent } from '../local-api/running-file';
 import { join } from 'node:path';
-import {
-  AgentEvent,
-  DATA_FILES,
-  LOCAL_API,
-  LatticeError,
-  LogLine,
-  type CommandName,
-  type CommandResult,
-} from '../../../shared';
+import type { CommandName, CommandResult } from '../../../shared/commands';
+import type { ErrorBody, LatticeError } from '../../../shared/errors';
+import type { AgentEvent } from '../../../shared/events';
+import type { LogLine } from '../../../shared/workload';
+import { DATA_FILES, LOCAL_API } from '../../../shared/local-api';
 
 export const noAgentMessage = (dataDir: string) =>
   `No Lattice agent is running for ${dataDir} — start one with \`lattice agent\``;
+
+/**
+ * No agent runs for the data dir. Thrown by the synchronous `connect`, so not a LatticeError (whose
+ * module carries zod); it has the same `code` and message and prints as the same `error:` line.
+ */
+export class NoAgentError extends Error {
+  readonly code = 'internal' as const;
+  constructor(dataDir: string) {
+    super(noAgentMessage(dataDir));
+    this.name = 'NoAgentError';
+  }
+}
+
+/** A LatticeError, its module loaded on the error path only. */
+async function latticeError(body: ErrorBody): Promise<LatticeError> {
+  const { LatticeError } = await import('../../../shared/errors');
+  return LatticeError.from(body);
+}
 
 interface RawResponse {
   status: number;
@@ -31,7 +48,7 @@ export class AgentClient {
   static connect(dataDir: string): AgentClient {
     const running = readRunningAgent(dataDir);
     const tokenFile = join(dataDir, DATA_FILES.apiToken);
-    if (!running || !existsSync(tokenFile)) throw new LatticeError('internal', noAgentMessage(dataDir));
+    if (!running || !existsSync(tokenFile)) throw new NoAgentError(dataDir);
     return new AgentClient(dataDir, running.url, readFileSync(tokenFile, 'utf8').trim());
   }
 
@@ -55,11 +72,9 @@ export class AgentClient {
         (res) => resolve({ status: res.statusCode ?? 0, res }),
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET'
-            ? new LatticeError('internal', noAgentMessage(this.dataDir))
-            : err,
-        );
+        if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') {
+          latticeError({ code: 'internal', message: noAgentMessage(this.dataDir) }).then(reject, reject);
+        } else reject(err);
       });
       req.end(payload);
     });
@@ -70,15 +85,22 @@ export class AgentClient {
     const chunks: Buffer[] = [];
     for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
     const text = Buffer.concat(chunks).toString('utf8');
-    let parsed: { ok?: boolean; value?: unknown; error?: { code: string; message: string; field?: string } };
+    let parsed: { ok?: boolean; value?: unknown; error?: ErrorBody };
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new LatticeError('internal', `The agent answered ${status} with something that is not JSON`);
+      throw await latticeError({
+        code: 'internal',
+        message: `The agent answered ${status} with something that is not JSON`,
+      });
     }
+    // Our own agent over loopback, behind its token: its answers are the contract's, trusted as typed.
     if (parsed.ok === true) return parsed.value;
-    if (parsed.error) throw LatticeError.from(parsed.error as Parameters<typeof LatticeError.from>[0]);
-    throw new LatticeError('internal', `Unexpected answer from the agent (HTTP ${status})`);
+    if (parsed.error) throw await latticeError(parsed.error);
+    throw await latticeError({
+      code: 'internal',
+      message: `Unexpected answer from the agent (HTTP ${status})`,
+    });
   }
 
   command<K extends CommandName>(name: K, args?: unknown): Promise<CommandResult<K>> {
@@ -87,10 +109,14 @@ export class AgentClient {
 
   /** Subscribes to agent events; resolves once the subscription is live, so nothing that follows is missed. */
   async events(onEvent: (event: AgentEvent) => void): Promise<{ close(): void }> {
+    const { AgentEvent } = await import('../../../shared/events');
     const { status, res } = await this.open('GET', LOCAL_API.events);
     if (status !== 200) {
       res.resume();
-      throw new LatticeError('internal', `The agent refused the event stream (HTTP ${status})`);
+      throw await latticeError({
+        code: 'internal',
+        message: `The agent refused the event stream (HTTP ${status})`,
+      });
     }
     let buffer = '';
     let resolveLive!: () => void;
@@ -122,16 +148,13 @@ export class AgentClient {
     onLine: (line: LogLine) => void,
     signal?: AbortSignal,
   ): Promise<void> {
+    const { LogLine } = await import('../../../shared/workload');
     const { status, res } = await this.open('GET', `${LOCAL_API.logs(ref)}?tail=${tail}&follow=1`);
     if (status !== 200) {
       const chunks: Buffer[] = [];
       for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        error?: { code: string; message: string };
-      };
-      throw body.error
-        ? LatticeError.from(body.error as Parameters<typeof LatticeError.from>[0])
-        : new LatticeError('internal', `HTTP ${status}`);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: ErrorBody };
+      throw await latticeError(body.error ?? { code: 'internal', message: `HTTP ${status}` });
     }
     signal?.addEventListener('abort', () => res.destroy(), { once: true });
     let buffer = '';

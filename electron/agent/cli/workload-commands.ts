@@ -1,6 +1,6 @@
 // The CLI's workload verbs: ls, inspect, start, stop, restart, rm, logs, stats, approve.
+// Nothing here loads zod or the contract: a workload verb starts with commander and one request.
 import type { Command } from 'commander';
-import { LatticeError } from '../../../shared';
 import { action, connect, printJson, withCommonOptions, type CommonFlags } from './command-kit';
 import { printLogLine, statsSummary, workloadJson, workloadSummary, workloadTable } from './format';
 
@@ -71,6 +71,7 @@ export function registerWorkloadCommands(program: Command): void {
     action(async (name: string, flags: CommonFlags & { tail: string; follow?: boolean }) => {
       const tail = Number(flags.tail);
       if (!/^\d+$/.test(flags.tail) || tail > 10_000) {
+        const { LatticeError } = await import('../../../shared/errors');
         throw new LatticeError(
           'invalid_argument',
           `--tail ${flags.tail}: must be a whole number from 0 to 10000`,

@@ -1,7 +1,7 @@
 // `agent.json` in the data dir: where a running agent's API is, so the CLI (and a second agent) can find it.
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA_FILES } from '../../../shared';
+import { DATA_FILES } from '../../../shared/local-api';
 
 export interface RunningAgentFile {
   url: string;
