@@ -139,6 +139,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const certHost = opts.publicHost ?? (opts.publicUrl ? new URL(opts.publicUrl).hostname : undefined);
     tls = await startHubTls(opts, certHost, opts.dataDir, logger);
   } catch (err) {
+    await presence.bus.close();
     await store.close();
     throw err;
   }
@@ -162,6 +163,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     port = await listen(server, opts.port ?? 8080, host);
   } catch (err) {
     await tls.acme?.close();
+    await presence.bus.close();
     await store.close();
     throw err;
   }
