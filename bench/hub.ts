@@ -7,10 +7,16 @@
 // The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
 // Never fails on a timing. Knobs: BENCH_CONNECTIONS (10000), BENCH_SECONDS (8), BENCH_IN_FLIGHT (16),
 // BENCH_PARTS (commands,memory), BENCH_PROFILE=DIR (--cpu-prof every process).
-// Two hubs over NATS (issue 16) plug in as another CommandPath: posts to one hub, agent on the other.
+// Two hubs over NATS (issue 16): posts to hub A, agent on hub B, one PostgreSQL 15 and nats-server
+// started here; its rate is shown against one hub's (the cost of the bus, as a ratio).
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import WebSocket from 'ws';
+import { startNatsServer } from '../test/helpers/nats-server';
+import { startPostgresServer } from '../test/helpers/postgres-server';
 import { api, registerUser } from '../test/integration/hub-fixtures';
 import { startChild, type BenchChild } from './support/child';
 import { cpuMs, fmt, ms, ratio, summarize, table, type LatencySummary } from './support/report';
@@ -157,8 +163,63 @@ async function httpCommands(target: CommandPath): Promise<Rate> {
   }
 }
 
-async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate>> {
-  const children: BenchChild[] = [];
+/** Pairs a device through `hub` and starts a stand-in agent connected to `agentHub`. */
+async function pairedAgent(
+  hub: { url: string },
+  agentHub: { url: string },
+  start: (file: string, args: Record<string, unknown>, name: string) => Promise<BenchChild>,
+  name: string,
+): Promise<CommandPath['headers'] & { path: string }> {
+  const user = await registerUser(hub);
+  const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', { token: user.accessToken });
+  const paired = await api<{ deviceId: string; deviceToken: string }>(hub, 'POST', '/api/devices/pair', {
+    body: { code: code.body.code, name: 'bench-agent' },
+  });
+  await start('fake-agent.ts', { url: agentHub.url, deviceToken: paired.body.deviceToken }, name);
+  return {
+    path: `/api/devices/${paired.body.deviceId}/commands`,
+    authorization: `Bearer ${user.accessToken}`,
+  };
+}
+
+/**
+ * Two hubs on one PostgreSQL 15 and one nats-server (started here, as the tests do): commands posted
+ * to hub A for an agent connected to hub B, so every command crosses the bus both ways.
+ */
+async function clusterRate(
+  start: (file: string, args: Record<string, unknown>, name: string) => Promise<BenchChild>,
+): Promise<Rate> {
+  const nats = await startNatsServer();
+  const pg = await startPostgresServer();
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-bench-cluster-'));
+  try {
+    const database = await pg.createDatabase('bench_cluster');
+    const [dirA, dirB] = [join(dir, 'a'), join(dir, 'b')];
+    for (const d of [dirA, dirB]) mkdirSync(d, { mode: 0o700 });
+    const a = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirA }, 'hub-a');
+    // One signing key for the cluster (docs/running-a-cluster.md).
+    copyFileSync(join(dirA, 'hub-signing-key.pem'), join(dirB, 'hub-signing-key.pem'));
+    const b = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirB }, 'hub-b');
+    const hubA = { url: a.ready.url as string };
+    const { path, ...headers } = await pairedAgent(
+      hubA,
+      { url: b.ready.url as string },
+      start,
+      'hub-b-agent',
+    );
+    await new Promise((r) => setTimeout(r, 500)); // hub A learns over the bus that B holds the device
+    return await httpCommands({ url: hubA.url, serverPid: a.pid, path, headers });
+  } finally {
+    for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
+    await nats.stop();
+    pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const children: BenchChild[] = [];
+
+async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub' | 'cluster', Rate>> {
   const start = async (file: string, args: Record<string, unknown>, name: string) => {
     const c = await startChild(file, args, { name });
     children.push(c);
@@ -179,23 +240,13 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate>> {
 
     const hubServer = await start('hub-server.ts', { kind: 'hub' }, 'hub');
     const hub = { url: hubServer.ready.url as string };
-    const user = await registerUser(hub);
-    const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', {
-      token: user.accessToken,
-    });
-    const paired = await api<{ deviceId: string; deviceToken: string }>(hub, 'POST', '/api/devices/pair', {
-      body: { code: code.body.code, name: 'bench-agent' },
-    });
-    await start('fake-agent.ts', { url: hub.url, deviceToken: paired.body.deviceToken }, 'hub-agent');
-    const hubRate = await httpCommands({
-      url: hub.url,
-      serverPid: hubServer.pid,
-      path: `/api/devices/${paired.body.deviceId}/commands`,
-      headers: { authorization: `Bearer ${user.accessToken}` },
-    });
-    return { echo: echoRate, mini: miniRate, hub: hubRate };
+    const { path, ...headers } = await pairedAgent(hub, hub, start, 'hub-agent');
+    const hubRate = await httpCommands({ url: hub.url, serverPid: hubServer.pid, path, headers });
+    for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
+    const cluster = await clusterRate(start);
+    return { echo: echoRate, mini: miniRate, hub: hubRate, cluster };
   } finally {
-    for (const c of children.reverse()) await c.stop().catch(() => undefined);
+    for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
   }
 }
 
@@ -229,6 +280,14 @@ if (PARTS.has('commands')) {
       ms(rates.hub.p99),
       ratio(rates.hub.perSecond, rates.mini.perSecond, { op: '>=', target: 0.5, of: 'minimal relay' }),
       `${cpu(rates.hub)} (${ratio(rates.hub.serverCpuUs, rates.mini.serverCpuUs)} minimal relay)`,
+    ],
+    [
+      'two hubs over NATS (POST on A, agent on B)',
+      fmt(rates.cluster.perSecond, 0),
+      ms(rates.cluster.p50),
+      ms(rates.cluster.p99),
+      `${ratio(rates.cluster.perSecond, rates.hub.perSecond)} one hub`,
+      `${cpu(rates.cluster)} on hub A`,
     ],
   ]);
 }

@@ -53,10 +53,16 @@ function miniRelay(server: Server): void {
   });
 }
 
-childMain<{ kind: 'hub' | 'bare-ws' | 'echo-ws' | 'mini-relay' }>(async ({ kind }) => {
+childMain<{
+  kind: 'hub' | 'bare-ws' | 'echo-ws' | 'mini-relay';
+  /** A hub of a cluster (bench/hub's two-hub row): its PostgreSQL, NATS and data directory. */
+  database?: string;
+  bus?: string;
+  dataDir?: string;
+}>(async ({ kind, database, bus, dataDir: givenDataDir }) => {
   const handlers = { memory };
   if (kind === 'hub') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'lattice-bench-hubsrv-'));
+    const dataDir = givenDataDir ?? mkdtempSync(join(tmpdir(), 'lattice-bench-hubsrv-'));
     // Room for 10,000 agents of one account from one address: the hub's defaults (per-account and
     // per-address caps, a global socket cap) are for the internet. Loosely typed so the bench also
     // starts hubs that do not have one of these options (yet).
@@ -68,13 +74,20 @@ childMain<{ kind: 'hub' | 'bare-ws' | 'echo-ws' | 'mini-relay' }>(async ({ kind 
       },
       accountCaps: { devices: 12_000 },
     };
-    const hub = await startHub({ dataDir, port: 0, logger: pino({ level: 'silent' }), ...capacity });
+    const hub = await startHub({
+      dataDir,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      database,
+      bus,
+      ...capacity,
+    });
     return {
       ready: { url: hub.url },
       handlers,
       close: async () => {
         await hub.close();
-        rmSync(dataDir, { recursive: true, force: true });
+        if (!givenDataDir) rmSync(dataDir, { recursive: true, force: true });
       },
     };
   }
