@@ -1,19 +1,22 @@
 // Two `lattice hub` processes on one PostgreSQL 15 and one nats-server, behind HAProxy (mode tcp), all
 // real and on loopback. An agent connected through HAProxy to hub A; hub A is killed with SIGKILL; the
 // agent, reconnecting as agents do, comes back through HAProxy on hub B within 15 s, the owner's
-// dashboard on B sees it online, commands reach it, and a command id answered before the crash is
-// not run again.
+// dashboard on B sees it online, a command queued through hub A before the crash is delivered once
+// through hub B, commands reach the agent, and a command id answered before the crash is not run again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTRPCClient, httpLink } from '@trpc/client';
 import WebSocket from 'ws';
+import type { HubRouter } from '../../server/api/trpc-router';
 import type { Result } from '../../shared';
 import { freePort, waitFor } from '../helpers/net';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server';
 import { sharedPostgresServer } from '../helpers/postgres-server';
+import { sampleWorkload } from '../helpers/samples';
 import { api, connectDashboard, pairDevice, registerUser, wsUrl } from './hub-fixtures';
 
 const KEY_FILE = 'hub-signing-key.pem';
@@ -85,6 +88,8 @@ before(async () => {
       '  default_backend hubs',
       'backend hubs',
       '  balance first',
+      '  retries 3',
+      '  option redispatch',
       `  server a 127.0.0.1:${port(hubs[0].url)} check inter 300 fall 1 rise 1`,
       `  server b 127.0.0.1:${port(hubs[1].url)} check inter 300 fall 1 rise 1`,
       '',
@@ -107,19 +112,23 @@ function reconnectingAgent(deviceToken: string) {
   let ws: WebSocket | undefined;
   let stopped = false;
   let connects = 0;
+  let paused = false;
+  const notes = sampleWorkload({ name: 'notes' });
   const dial = () => {
-    if (stopped) return;
+    if (stopped || paused) return;
     const sock = new WebSocket(wsUrl(lb, '/agent'), { headers: { authorization: `Bearer ${deviceToken}` } });
     ws = sock;
     sock.on('open', () => {
       connects++;
       sock.send(JSON.stringify({ type: 'hello', agentVersion: 'test', name: 'failover' }));
+      sock.send(JSON.stringify({ type: 'inventory.snapshot', workloads: [notes] }));
     });
     sock.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { type: string; id: string };
+      const msg = JSON.parse(data.toString()) as { type: string; id: string; name: string };
       if (msg.type !== 'command') return;
       ran.push(msg.id);
-      sock.send(JSON.stringify({ type: 'result', id: msg.id, result: { ok: true, value: [] } }));
+      const value = msg.name === 'workload.list' ? [] : notes;
+      sock.send(JSON.stringify({ type: 'result', id: msg.id, result: { ok: true, value } }));
     });
     sock.on('error', () => undefined);
     sock.on('close', () => setTimeout(dial, 300 + Math.random() * 700));
@@ -128,6 +137,15 @@ function reconnectingAgent(deviceToken: string) {
   return {
     ran,
     connects: () => connects,
+    /** Offline until resume(): the socket closes and is not dialled again. */
+    pause() {
+      paused = true;
+      ws?.close();
+    },
+    resume() {
+      paused = false;
+      dial();
+    },
     stop() {
       stopped = true;
       ws?.terminate();
@@ -136,7 +154,7 @@ function reconnectingAgent(deviceToken: string) {
 }
 
 describe('a hub killed with SIGKILL', () => {
-  test('its agent is online again through the other hub within 15 s; nothing runs twice', async (t) => {
+  test('its agent is online again through the other hub within 15 s; the queued command runs once; nothing runs twice', async (t) => {
     const user = await registerUser(lb);
     const device = await pairDevice(lb, user.accessToken, 'laptop');
     const agent = reconnectingAgent(device.deviceToken);
@@ -153,9 +171,24 @@ describe('a hub killed with SIGKILL', () => {
         });
       assert.deepEqual((await command('before-crash')).body, { ok: true, value: [] });
 
+      // Offline for a moment; a command queued through hub A, which then dies, waits in PostgreSQL.
+      agent.pause();
+      const onA = createTRPCClient<HubRouter>({
+        links: [
+          httpLink({ url: `${hubs[0].url}/trpc`, headers: { authorization: `Bearer ${user.accessToken}` } }),
+        ],
+      });
+      await waitFor('hub A sees the device offline', async () => {
+        const nodes = await onA.node.list.query();
+        return nodes.some((n) => n.id === device.deviceId && !n.online);
+      });
+      const queued = await onA.workload.start.mutate({ ref: 'notes', queue: true, id: 'queued-1' });
+      assert.equal(queued.queued?.status, 'pending');
+
       const seen = dash.events.length;
       const killedAt = Date.now();
       hubs[0].child.kill('SIGKILL');
+      agent.resume();
       await waitFor(
         'the agent online again through hub B',
         () =>
@@ -167,11 +200,24 @@ describe('a hub killed with SIGKILL', () => {
       const back = Date.now() - killedAt;
       assert.ok(back < 15_000, `back after ${back} ms`);
       t.diagnostic(`online again through hub B ${back} ms after hub A was killed`);
-      assert.equal(agent.connects(), 2, 'one reconnect');
+      assert.equal(agent.connects(), 2, 'one reconnect, to hub B');
 
+      await waitFor('the queued command delivered through hub B', () => agent.ran.includes('queued-1'));
       assert.deepEqual((await command('after-crash')).body, { ok: true, value: [] });
       assert.deepEqual((await command('before-crash')).body, { ok: true, value: [] }, 'the stored result');
-      assert.deepEqual(agent.ran, ['before-crash', 'after-crash'], 'each command ran once');
+      const onB = createTRPCClient<HubRouter>({
+        links: [
+          httpLink({ url: `${hubs[1].url}/trpc`, headers: { authorization: `Bearer ${user.accessToken}` } }),
+        ],
+      });
+      await waitFor('the queued command done', async () =>
+        (await onB.queue.list.query()).some((q) => q.id === 'queued-1' && q.status === 'done'),
+      );
+      assert.deepEqual(
+        agent.ran.sort(),
+        ['after-crash', 'before-crash', 'queued-1'],
+        'each command ran once',
+      );
       const list = await api<{ id: string; online: boolean }[]>(lb, 'GET', '/api/devices', {
         token: user.accessToken,
       });
