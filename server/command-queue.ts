@@ -7,9 +7,9 @@
 import type { Logger } from 'pino';
 import {
   LatticeError,
-  Workload,
-  WorkloadState,
+  withoutCredentials,
   type HubUser,
+  type WorkloadState,
   type QueuedCommand,
   type QueuedCommandStatus,
 } from '../shared';
@@ -18,22 +18,6 @@ import type { Presence } from './presence';
 import type { DeviceRow, HubStore, QueuedCommandRow } from './store/hub-store';
 
 export const QUEUE_SWEEP_MS = 30_000;
-
-/** Every field the contract's full Workload has and WorkloadState has not: the credentials. */
-const CREDENTIAL_KEYS = new Set(
-  Object.keys(Workload.shape).filter((k) => !Object.prototype.hasOwnProperty.call(WorkloadState.shape, k)),
-);
-
-/** A result without credentials, at any depth (a deploy's workload and its share). */
-export function withoutCredentials(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutCredentials);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([k]) => !CREDENTIAL_KEYS.has(k))
-      .map(([k, v]) => [k, withoutCredentials(v)]),
-  );
-}
 
 /** What a command acts on, in words, without argument values that may be secret. */
 export function commandSummary(name: string, args: unknown): string {

@@ -4,7 +4,14 @@
 // A device that is not connected fails at once with device_offline; one that does not answer in
 // time gives `timeout` to the caller, while the hub keeps waiting a while for the late result.
 import type { Logger } from 'pino';
-import { COMMANDS, LatticeError, isCommandName, type HubUser, type Result } from '../shared';
+import {
+  COMMANDS,
+  LatticeError,
+  isCommandName,
+  withoutCredentials,
+  type HubUser,
+  type Result,
+} from '../shared';
 import type { HubStore } from './store/hub-store';
 import type { PendingCommand, Presence } from './presence';
 
@@ -72,7 +79,10 @@ export class CommandRelay {
   ): Promise<Result<unknown>> {
     const key = `${device.id}\n${cmd.id}`;
     const stored = await this.store.commandResult(device.id, cmd.id);
-    if (stored) return stored.result;
+    // The hub keeps results without their credentials. The agent keeps them whole (sealed) and replays
+    // a repeated id itself without running it again, so while the agent is here the repeat goes to it
+    // and the owner gets the first answer, secrets included; otherwise the hub's copy answers.
+    if (stored && !this.presence.agent(device.id)) return stored.result;
     // No await between this check and the registration below: concurrent duplicates join here.
     const existing = this.inFlight.get(key);
     if (existing) return this.wait(existing.promise, existing.name);
@@ -127,7 +137,7 @@ export class CommandRelay {
             commandId: cmd.id,
             userId: user.id,
             name: cmd.name,
-            result,
+            result: result.ok ? { ok: true, value: withoutCredentials(result.value) } : result,
           })
           .catch((err) => this.logger.error({ err }, 'could not store a command result'));
       }

@@ -32,6 +32,26 @@ export const WorkloadState = Workload.omit({
 });
 export type WorkloadState = z.infer<typeof WorkloadState>;
 
+/**
+ * Every field that carries a secret in a command's result: the credentials a full Workload has and
+ * WorkloadState has not, and a share's second connection string (it holds the share's password too).
+ */
+const CREDENTIAL_KEYS = new Set([
+  ...Object.keys(Workload.shape).filter((k) => !Object.prototype.hasOwnProperty.call(WorkloadState.shape, k)),
+  'connectionStringStrict',
+]);
+
+/** A result without credentials, at any depth (a deploy's workload and its share): what the hub may keep. */
+export function withoutCredentials(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutCredentials);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !CREDENTIAL_KEYS.has(k))
+      .map(([k, v]) => [k, withoutCredentials(v)]),
+  );
+}
+
 const bytes = z.number().int().min(0);
 
 /** What a computer can take, sent by its agent on connect and with every heartbeat (about every 15 s). */

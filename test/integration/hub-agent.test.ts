@@ -4,7 +4,7 @@
 // frozen: the hub's heartbeat notices) and restart the hub (the agent reconnects by itself).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -156,6 +156,13 @@ describe('hub ↔ real agent', () => {
         name: WORKLOAD,
       });
       assert.deepEqual(replay.body, deployed.body);
+      // …answered by the agent's own replay: the hub keeps the result without its credentials.
+      assert.ok(workload.password, 'the live answer carries the generated password');
+      for (const file of ['hub.db', 'hub.db-wal']) {
+        const path = join(hubDir, file);
+        if (existsSync(path))
+          assert.ok(!readFileSync(path).includes(workload.password), `${file} holds the deploy's password`);
+      }
 
       const stopped = await command('remote-stop-1', 'workload.stop', { ref: WORKLOAD });
       assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
