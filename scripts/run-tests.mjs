@@ -81,7 +81,9 @@ const HUB_POSTGRES_FILES = [
 const postgresFiles = HUB_POSTGRES_FILES.filter((f) => files.includes(f));
 let postgresStatus = 0;
 if (postgresFiles.length > 0) {
-  console.log(`\n▶ the hub's tests again against PostgreSQL (LATTICE_HUB_DATABASE=postgres): ${postgresFiles.length} files`);
+  console.log(
+    `\n▶ the hub's tests again against PostgreSQL (LATTICE_HUB_DATABASE=postgres): ${postgresFiles.length} files`,
+  );
   const again = spawnSync(
     process.execPath,
     [
@@ -92,7 +94,11 @@ if (postgresFiles.length > 0) {
       '--test-reporter=spec',
       ...postgresFiles,
     ],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, LATTICE_TEST: '1', LATTICE_HUB_DATABASE: 'postgres' } },
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, LATTICE_TEST: '1', LATTICE_HUB_DATABASE: 'postgres' },
+    },
   );
   postgresStatus = again.status ?? 1;
 }

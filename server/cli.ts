@@ -2,10 +2,10 @@
 // CLI commands start without loading it.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_ACCOUNT_CAPS } from './account-caps';
-import { checkAcmeOptions } from './tls/acme-options';
 import { parseBusUrl } from './bus/bus-url';
 import { parseDatabaseUrl } from './store/database-url';
+import { DEFAULT_ACCOUNT_CAPS } from './account-caps';
+import { checkAcmeOptions } from './tls/acme-options';
 import {
   hardeningOptions,
   parseCount,

@@ -30,7 +30,9 @@ function slowUpgrade(
         let text = '';
         socket.on('data', (d: Buffer) => (text += d.toString()));
         socket.on('end', () => resolve({ text, ending: 'end' }));
-        socket.on('error', (err: NodeJS.ErrnoException) => resolve({ text, ending: err.code ?? err.message }));
+        socket.on('error', (err: NodeJS.ErrnoException) =>
+          resolve({ text, ending: err.code ?? err.message }),
+        );
         socket.resume();
       }, readAfterMs);
     });
