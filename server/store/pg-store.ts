@@ -3,98 +3,21 @@
 // same tables. Races between hubs are decided by the database — unique constraints and
 // `INSERT … ON CONFLICT`, conditional `UPDATE … RETURNING` — never by a read followed by a write.
 import pg from 'pg';
-import type { NodeCapacity, QueuedCommandStatus, Result, WorkloadState } from '../../shared';
-import type {
-  AuditEntry,
-  DeviceRow,
-  HubStore,
-  QueuedCommandRow,
-  RelayAssignment,
-  UserRow,
-} from './hub-store';
+import type { NodeCapacity, Result, WorkloadState } from '../../shared';
+import type { AuditEntry, HubStore } from './hub-store';
 import { loadMigrations, type Migration } from './migrate';
 import { describeDatabase, parseDatabaseUrl } from './database-url';
 import { migratePostgres } from './pg-migrate';
-
-interface UserRecord {
-  id: string;
-  email: string;
-  password_hash: string;
-  token_version: number;
-  created_at: string;
-}
-interface DeviceRecord {
-  id: string;
-  user_id: string;
-  name: string;
-  token_id: string;
-  revoked: number;
-  created_at: string;
-  last_seen_at: string | null;
-}
-interface RelayAssignmentRecord {
-  share_id: string;
-  user_id: string;
-  device_id: string;
-  port: number;
-  kind: 'tcp' | 'http';
-  expires_at: string | null;
-  updated_at: string;
-}
-interface QueuedRecord {
-  id: string;
-  user_id: string;
-  device_id: string;
-  name: string;
-  args_json: string | null;
-  summary: string;
-  status: QueuedCommandStatus;
-  result_json: string | null;
-  created_at: string;
-  expires_at: string;
-  delivered_at: string | null;
-  finished_at: string | null;
-}
-
-const toUser = (r: UserRecord): UserRow => ({
-  id: r.id,
-  email: r.email,
-  passwordHash: r.password_hash,
-  tokenVersion: r.token_version,
-  createdAt: r.created_at,
-});
-const toDevice = (r: DeviceRecord): DeviceRow => ({
-  id: r.id,
-  userId: r.user_id,
-  name: r.name,
-  tokenId: r.token_id,
-  revoked: r.revoked === 1,
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-});
-const toAssignment = (r: RelayAssignmentRecord): RelayAssignment => ({
-  shareId: r.share_id,
-  userId: r.user_id,
-  deviceId: r.device_id,
-  port: r.port,
-  kind: r.kind,
-  expiresAt: r.expires_at,
-  updatedAt: r.updated_at,
-});
-const toQueued = (r: QueuedRecord): QueuedCommandRow => ({
-  id: r.id,
-  userId: r.user_id,
-  deviceId: r.device_id,
-  name: r.name,
-  args: r.args_json === null ? null : JSON.parse(r.args_json),
-  summary: r.summary,
-  status: r.status,
-  result: r.result_json === null ? null : (JSON.parse(r.result_json) as Result<unknown>),
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  deliveredAt: r.delivered_at,
-  finishedAt: r.finished_at,
-});
+import {
+  toAssignment,
+  toDevice,
+  toQueued,
+  toUser,
+  type DeviceRecord,
+  type QueuedRecord,
+  type RelayAssignmentRecord,
+  type UserRecord,
+} from './hub-rows';
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 

@@ -1,37 +1,8 @@
 // The inventory, capacity and command-queue tables of hub.db (migration 0003), for openSqliteStore.
 import type Database from 'better-sqlite3';
-import type { NodeCapacity, QueuedCommandStatus, Result, WorkloadState } from '../../shared';
-import type { CommandQueueStore, InventoryStore, QueuedCommandRow } from './hub-store';
-
-interface QueuedRecord {
-  id: string;
-  user_id: string;
-  device_id: string;
-  name: string;
-  args_json: string | null;
-  summary: string;
-  status: QueuedCommandStatus;
-  result_json: string | null;
-  created_at: string;
-  expires_at: string;
-  delivered_at: string | null;
-  finished_at: string | null;
-}
-
-const toQueued = (r: QueuedRecord): QueuedCommandRow => ({
-  id: r.id,
-  userId: r.user_id,
-  deviceId: r.device_id,
-  name: r.name,
-  args: r.args_json === null ? null : JSON.parse(r.args_json),
-  summary: r.summary,
-  status: r.status,
-  result: r.result_json === null ? null : (JSON.parse(r.result_json) as Result<unknown>),
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  deliveredAt: r.delivered_at,
-  finishedAt: r.finished_at,
-});
+import type { NodeCapacity, WorkloadState } from '../../shared';
+import type { CommandQueueStore, InventoryStore } from './hub-store';
+import { toQueued, type QueuedRecord } from './hub-rows';
 
 export function sqliteInventoryStore(db: Database.Database): InventoryStore & CommandQueueStore {
   const q = {

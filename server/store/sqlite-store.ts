@@ -4,70 +4,17 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Result } from '../../shared';
-import type {
-  AuditEntry,
-  DeviceRow,
-  HubStore,
-  RelayAssignment,
-  StoredCommandResult,
-  UserRow,
-} from './hub-store';
+import type { AuditEntry, HubStore, StoredCommandResult } from './hub-store';
 import { loadMigrations, migrate, type Migration } from './migrate';
 import { sqliteInventoryStore } from './sqlite-inventory';
-
-interface UserRecord {
-  id: string;
-  email: string;
-  password_hash: string;
-  token_version: number;
-  created_at: string;
-}
-interface DeviceRecord {
-  id: string;
-  user_id: string;
-  name: string;
-  token_id: string;
-  revoked: number;
-  created_at: string;
-  last_seen_at: string | null;
-}
-
-interface RelayAssignmentRecord {
-  share_id: string;
-  user_id: string;
-  device_id: string;
-  port: number;
-  kind: 'tcp' | 'http';
-  expires_at: string | null;
-  updated_at: string;
-}
-
-const toUser = (r: UserRecord): UserRow => ({
-  id: r.id,
-  email: r.email,
-  passwordHash: r.password_hash,
-  tokenVersion: r.token_version,
-  createdAt: r.created_at,
-});
-const toDevice = (r: DeviceRecord): DeviceRow => ({
-  id: r.id,
-  userId: r.user_id,
-  name: r.name,
-  tokenId: r.token_id,
-  revoked: r.revoked === 1,
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-});
-
-const toAssignment = (r: RelayAssignmentRecord): RelayAssignment => ({
-  shareId: r.share_id,
-  userId: r.user_id,
-  deviceId: r.device_id,
-  port: r.port,
-  kind: r.kind,
-  expiresAt: r.expires_at,
-  updatedAt: r.updated_at,
-});
+import {
+  toAssignment,
+  toDevice,
+  toUser,
+  type DeviceRecord,
+  type RelayAssignmentRecord,
+  type UserRecord,
+} from './hub-rows';
 
 const isUniqueViolation = (err: unknown) =>
   (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ||
