@@ -60,6 +60,18 @@ export function checkAgentResult(
   };
 }
 
+/** A result as the hub stores it: marked when credentials were left out of it. */
+type KeptResult = Result<unknown> & { credentialsWithheld?: true };
+
+/** What the hub may keep of an agent's answer: everything but credentials (those stay on the desktop). */
+function keptCopy(result: Result<unknown>): KeptResult {
+  if (!result.ok) return result;
+  const value = withoutCredentials(result.value);
+  return JSON.stringify(value) === JSON.stringify(result.value)
+    ? result
+    : { ok: true, value, credentialsWithheld: true };
+}
+
 export class CommandRelay {
   private readonly inFlight = new Map<string, InFlight>();
 
@@ -79,10 +91,13 @@ export class CommandRelay {
   ): Promise<Result<unknown>> {
     const key = `${device.id}\n${cmd.id}`;
     const stored = await this.store.commandResult(device.id, cmd.id);
-    // The hub keeps results without their credentials. The agent keeps them whole (sealed) and replays
-    // a repeated id itself without running it again, so while the agent is here the repeat goes to it
-    // and the owner gets the first answer, secrets included; otherwise the hub's copy answers.
-    if (stored && !this.presence.agent(device.id)) return stored.result;
+    if (stored) {
+      // A copy kept without its credentials is the whole answer only for the agent, which keeps it
+      // sealed and replays a repeated id without running it again: while the agent is here the repeat
+      // goes to it, so the owner gets the first answer, secrets included.
+      const { credentialsWithheld, ...result } = stored.result as KeptResult;
+      if (!credentialsWithheld || !this.presence.agent(device.id)) return result as Result<unknown>;
+    }
     // No await between this check and the registration below: concurrent duplicates join here.
     const existing = this.inFlight.get(key);
     if (existing) return this.wait(existing.promise, existing.name);
@@ -137,7 +152,7 @@ export class CommandRelay {
             commandId: cmd.id,
             userId: user.id,
             name: cmd.name,
-            result: result.ok ? { ok: true, value: withoutCredentials(result.value) } : result,
+            result: keptCopy(result),
           })
           .catch((err) => this.logger.error({ err }, 'could not store a command result'));
       }
