@@ -67,9 +67,7 @@ type KeptResult = Result<unknown> & { credentialsWithheld?: true };
 function keptCopy(result: Result<unknown>): KeptResult {
   if (!result.ok) return result;
   const value = withoutCredentials(result.value);
-  return JSON.stringify(value) === JSON.stringify(result.value)
-    ? result
-    : { ok: true, value, credentialsWithheld: true };
+  return value === result.value ? result : { ok: true, value, credentialsWithheld: true };
 }
 
 export class CommandRelay {

@@ -41,15 +41,28 @@ const CREDENTIAL_KEYS = new Set([
   'connectionStringStrict',
 ]);
 
-/** A result without credentials, at any depth (a deploy's workload and its share): what the hub may keep. */
+/**
+ * A result without credentials, at any depth (a deploy's workload and its share): what the hub may keep.
+ * A value with nothing to leave out comes back as the same object, so callers can tell by identity.
+ */
 export function withoutCredentials(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutCredentials);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([k]) => !CREDENTIAL_KEYS.has(k))
-      .map(([k, v]) => [k, withoutCredentials(v)]),
-  );
+  if (Array.isArray(value)) {
+    const items = value.map(withoutCredentials);
+    return items.some((item, i) => item !== value[i]) ? items : value;
+  }
+  let changed = false;
+  const kept: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (CREDENTIAL_KEYS.has(k)) {
+      changed = true;
+      continue;
+    }
+    const w = withoutCredentials(v);
+    if (w !== v) changed = true;
+    kept.push([k, w]);
+  }
+  return changed ? Object.fromEntries(kept) : value;
 }
 
 const bytes = z.number().int().min(0);
