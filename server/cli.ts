@@ -101,6 +101,7 @@ interface HubCommandOptions extends HardeningFlags {
   allowedOrigins?: string[];
   relayPorts?: { from: number; to: number };
   publicHost?: string;
+  advertiseUrl?: string;
   maxDevicesPerAccount?: number;
   maxSharesPerAccount?: number;
 }
@@ -125,6 +126,11 @@ export function registerHubCommand(program: Command): void {
       parseBus,
     )
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option(
+      '--advertise-url <url>',
+      "with --bus: this hub process's own URL, which agents dial for relay visitors that reach it (default: the listen address)",
+      parseUrl,
+    )
     .option('--public-url <url>', 'the URL browsers and agents use to reach this hub', parseUrl)
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS/WSS directly')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
@@ -218,6 +224,7 @@ export function registerHubCommand(program: Command): void {
           allowedOrigins: options.allowedOrigins,
           relayPorts: options.relayPorts,
           publicHost: options.publicHost,
+          advertiseUrl: options.advertiseUrl,
           accountCaps: { devices: options.maxDevicesPerAccount, relayShares: options.maxSharesPerAccount },
           ...hardeningOptions(options),
         });

@@ -33,3 +33,33 @@ export function hubAddress(opts: {
   for (const o of opts.extraOrigins ?? []) allowedOrigins.add(new URL(o).origin);
   return { url, allowedOrigins, csp: contentSecurityPolicy(publicOrigin) };
 }
+
+/**
+ * The URL at which agents reach this very hub process, not the load balancer in front of the
+ * cluster: a visitor that arrives here is served by a stream the agent dials to it. Only hubs on a
+ * bus need one. By default the listen address; a wildcard address names no host, so it must be given.
+ */
+export function advertiseAddress(opts: {
+  port: number;
+  host: string;
+  https: boolean;
+  advertiseUrl?: string;
+}): string {
+  const scheme = opts.https ? 'https:' : 'http:';
+  if (opts.advertiseUrl !== undefined) {
+    const url = new URL(opts.advertiseUrl);
+    if (url.protocol !== scheme) {
+      throw new Error(
+        `--advertise-url must start with ${scheme}// like the hub itself (got ${url.protocol}//): agents send their token only over the scheme of their hub link`,
+      );
+    }
+    return url.toString().replace(/\/+$/, '');
+  }
+  if (opts.host === '0.0.0.0' || opts.host === '::') {
+    throw new Error(
+      `--advertise-url is needed with --bus when the hub listens on ${opts.host}: the URL at which agents reach this hub process directly (not the load balancer)`,
+    );
+  }
+  const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return `${scheme}//${hostPart}:${opts.port}`;
+}

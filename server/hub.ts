@@ -11,7 +11,7 @@ import { Accounts, type AccountsOptions } from './accounts';
 import { loadOrCreateSigningKeys, TokenService } from './auth/tokens';
 import { CommandQueue } from './command-queue';
 import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
-import { hubAddress } from './hub-address';
+import { advertiseAddress, hubAddress } from './hub-address';
 import type { HubContext } from './hub-context';
 import { createHubServer, listen } from './http/hub-server';
 // Hub hardening (issue 13): connection caps and timeouts, trusted proxies, protocol violations.
@@ -84,6 +84,11 @@ export interface HubOptions {
   database?: string;
   /** A nats:// URL: route commands, events and presence between the hubs sharing `database` (bus/). */
   bus?: string;
+  /**
+   * With `bus`: this hub process's own URL (not the load balancer's), which agents dial for relay
+   * visitors that reach this hub. Default: the listen address; required when that is a wildcard.
+   */
+  advertiseUrl?: string;
 }
 
 /** Relay settings besides the port range; the defaults suit a real hub, tests shorten the waits. */
@@ -113,6 +118,10 @@ function timeoutFor(option: HubOptions['commandTimeoutMs']): (name: string) => n
 }
 
 export async function startHub(opts: HubOptions): Promise<RunningHub> {
+  const host = opts.host ?? '127.0.0.1';
+  const https = Boolean(opts.tls || opts.acme);
+  // Checked before anything opens: a cluster hub without an address agents can dial is refused.
+  if (opts.bus) advertiseAddress({ port: opts.port ?? 8080, host, https, advertiseUrl: opts.advertiseUrl });
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = opts.logger ?? pino({ level: process.env.LATTICE_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const store =
@@ -131,7 +140,6 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     await store.close();
     throw err;
   }
-  const host = opts.host ?? '127.0.0.1';
   let accounts: Accounts;
   let port: number;
   let tls: HubTls;
@@ -181,14 +189,31 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     ? { first: opts.relayPorts.from, last: opts.relayPorts.to }
     : DEFAULT_RELAY_PORTS;
   const publicHost = opts.publicHost ?? new URL(address.url).hostname;
+  // In a cluster the agent's own hub URL is the load balancer, which may send its stream to any hub:
+  // streams are dialled to this hub process by name.
+  const ownUrl = opts.bus
+    ? advertiseAddress({ port, host, https: Boolean(tls.certificate), advertiseUrl: opts.advertiseUrl })
+    : undefined;
   const relay = new HubRelay({
     publicHost,
     ports,
     bindHost: opts.relay?.bindHost ?? host,
     assignments: store,
     sendToDevice: (deviceId, msg) => presence.agent(deviceId)?.send(msg) ?? false,
-    // Streams are dialled to the hub holding the agent's socket: online here, not in the cluster.
-    isDeviceOnline: (deviceId) => presence.agent(deviceId) !== undefined,
+    requestStream: (deviceId, stream) => {
+      const here = presence.agent(deviceId);
+      if (here) return here.send({ type: 'stream.open', ...stream, ...(ownUrl ? { hubUrl: ownUrl } : {}) });
+      if (!ownUrl) return false;
+      return presence.bus.streamElsewhere({ deviceId, ...stream, hubUrl: ownUrl }, 5_000);
+    },
+    isDeviceOnline: (deviceId) =>
+      presence.agent(deviceId) !== undefined || presence.bus.isOnlineElsewhere(deviceId),
+    announce: opts.bus
+      ? {
+          opened: (notice) => presence.bus.announceShare(notice),
+          closed: (shareId) => presence.bus.announceShareClosed(shareId),
+        }
+      : undefined,
     logger: relayLogger,
     streamClaimTimeoutMs: opts.relay?.streamClaimTimeoutMs,
     offlineGraceMs: opts.relay?.offlineGraceMs,
@@ -205,6 +230,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     runCommand: ({ user, device, cmd }) => commands.relay(user, device, cmd, true),
     deliverEvent: (userId, event) => presence.publishHere(userId, event),
     closeAgent: (deviceId) => presence.agent(deviceId)?.ws.close(4009, 'connected through another hub'),
+    openStream: ({ deviceId, streamId, shareId, hubUrl }) =>
+      presence.agent(deviceId)?.send({ type: 'stream.open', streamId, shareId, hubUrl }) ?? false,
+    shareOpened: (notice) => void relay.remoteOpened(notice),
+    shareClosed: (shareId) => void relay.remoteClosed(shareId),
+    sharesHere: () => relay.homeShares(),
   });
   const ctx: HubContext = {
     store,

@@ -109,8 +109,17 @@ export const HubToAgent = z.discriminatedUnion('type', [
     args: z.unknown(),
     user: HubUser,
   }),
-  /** A visitor connected to a relay share: dial `/agent/stream/:streamId` and pipe it to the workload. */
-  z.object({ type: z.literal('stream.open'), streamId: z.string(), shareId: z.string() }),
+  /**
+   * A visitor connected to a relay share: dial `/agent/stream/:streamId` and pipe it to the workload.
+   * `hubUrl`, in a cluster, names the hub process that holds the visitor (it may not be the one this
+   * control link reached); the agent dials it only with the same scheme as its own hub link.
+   */
+  z.object({
+    type: z.literal('stream.open'),
+    streamId: z.string(),
+    shareId: z.string(),
+    hubUrl: z.string().max(2048).optional(),
+  }),
   /** Reply to relay.open. */
   z.object({
     type: z.literal('relay.opened'),

@@ -4,12 +4,34 @@
 // use NATS (nats-bus.ts). Chosen once, in startHub.
 import type { DashboardEvent, HubUser, Result } from '../../shared';
 import type { MirroredLimiter } from '../auth/rate-limit';
+import type { BasicCredentials } from '../relay/basic-auth';
+import type { RelayProtection } from '../relay/relay-tls';
 
 /** A dashboard's command for a device, as the hub holding the device's socket runs it. */
 export interface RemoteCommand {
   user: HubUser;
   device: { id: string; name: string };
   cmd: { id: string; name: string; args: unknown };
+}
+
+/** A relay share as every hub needs it to listen for its visitors: any hub may receive them. */
+export interface RelayShareNotice {
+  shareId: string;
+  deviceId: string;
+  userId: string;
+  kind: 'tcp' | 'http';
+  protection: RelayProtection;
+  port: number;
+  basicAuth?: BasicCredentials;
+  expiresAt: string | null;
+}
+
+/** A visitor arrived at `hubUrl`'s hub: the device's agent should dial a stream there. */
+export interface StreamRequest {
+  deviceId: string;
+  streamId: string;
+  shareId: string;
+  hubUrl: string;
 }
 
 /** What a hub does for the others. */
@@ -20,6 +42,14 @@ export interface BusHandlers {
   deliverEvent(userId: string, event: DashboardEvent): void;
   /** The device connected again through another hub, more recently: close this hub's socket of it. */
   closeAgent(deviceId: string): void;
+  /** Asks a device connected to this hub for a stream; false when it is not here. */
+  openStream(req: StreamRequest): boolean;
+  /** Another hub opened (or re-opened) a share: listen for its visitors here too. */
+  shareOpened(notice: RelayShareNotice): void;
+  /** The share ended (closed by its owner, expired, revoked): stop listening for it. */
+  shareClosed(shareId: string): void;
+  /** The shares whose device this hub holds, told again to a hub that just started. */
+  sharesHere(): RelayShareNotice[];
 }
 
 export interface HubBus {
@@ -36,6 +66,14 @@ export interface HubBus {
    * does not answer within `timeoutMs` gives a `timeout` result.
    */
   commandElsewhere(req: RemoteCommand, timeoutMs: number): Promise<Result<unknown> | undefined>;
+  /** Tells the other hubs a share is open (they listen on its port too) or has ended. */
+  announceShare(notice: RelayShareNotice): void;
+  announceShareClosed(shareId: string): void;
+  /**
+   * Asks the hub holding the device to have its agent dial a stream to `req.hubUrl`; false when no
+   * hub holds the device or none answers within `timeoutMs`.
+   */
+  streamElsewhere(req: StreamRequest, timeoutMs: number): Promise<boolean>;
   /** Keeps the limiter of this name in step with the same limiter on every other hub. */
   shareLimiter(name: string, limiter: MirroredLimiter): void;
   close(): Promise<void>;
@@ -51,6 +89,9 @@ export function inProcessBus(): HubBus {
     agentDisconnected: () => undefined,
     isOnlineElsewhere: () => false,
     commandElsewhere: async () => undefined,
+    announceShare: () => undefined,
+    announceShareClosed: () => undefined,
+    streamElsewhere: async () => false,
     shareLimiter: () => undefined,
     close: async () => undefined,
   };

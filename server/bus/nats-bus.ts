@@ -6,6 +6,11 @@
 //   holding an older socket of the same device to close it: one live connection per device.
 // - `lattice.limits` — each change to a login, registration, pairing or refresh limiter, applied by
 //   every other hub to its own: attempts spread over the hubs are limited as if there were one.
+// - `lattice.device.<id>.stream` — request/reply, like commands: a visitor reached another hub than
+//   the one holding the device; the holder has the agent dial a stream to the visitor's hub.
+// - `lattice.relay.shares` — a share opened or ended, so every hub listens on every live share's
+//   port (the load balancer may send a visitor anywhere); `lattice.relay.hello` — a hub started and
+//   asks the others to tell their shares again.
 // - `lattice.hubs` — each hub's devices every few seconds, so a hub that died without a word stops
 //   counting as holding them, and a hub that starts learns who holds what.
 import { randomUUID } from 'node:crypto';
@@ -14,7 +19,7 @@ import type { Logger } from 'pino';
 import type { DashboardEvent, Result } from '../../shared';
 import { parseBusUrl } from './bus-url';
 import type { LimiterChange, MirroredLimiter } from '../auth/rate-limit';
-import type { BusHandlers, HubBus, RemoteCommand } from './hub-bus';
+import type { BusHandlers, HubBus, RelayShareNotice, RemoteCommand, StreamRequest } from './hub-bus';
 
 const HUB_BEAT_MS = 2_000;
 /** A hub not heard from for this long holds nothing. */
@@ -46,6 +51,11 @@ interface HubBeat {
 const subjectToken = (id: string) =>
   /^[A-Za-z0-9_-]+$/.test(id) ? id : `x${Buffer.from(id).toString('hex')}`;
 const commandSubject = (deviceId: string) => `lattice.device.${subjectToken(deviceId)}.command`;
+const streamSubject = (deviceId: string) => `lattice.device.${subjectToken(deviceId)}.stream`;
+
+type ShareMessage = { from: string } & (
+  { open: true; notice: RelayShareNotice } | { open: false; shareId: string }
+);
 
 const failure = (code: 'timeout' | 'device_offline', message: string): Result<unknown> => ({
   ok: false,
@@ -139,6 +149,21 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
             }
           },
         }),
+        nc.subscribe('lattice.relay.shares', {
+          callback: (err, msg) => {
+            if (err) return;
+            const m = jc.decode(msg.data) as ShareMessage;
+            if (m.from === hubId) return;
+            if (m.open) handlers?.shareOpened(m.notice);
+            else handlers?.shareClosed(m.shareId);
+          },
+        }),
+        nc.subscribe('lattice.relay.hello', {
+          callback: (err, msg) => {
+            if (err || (jc.decode(msg.data) as { from: string }).from === hubId) return;
+            for (const notice of handlers?.sharesHere() ?? []) bus.announceShare(notice);
+          },
+        }),
         nc.subscribe('lattice.hubs', {
           callback: (err, msg) => {
             if (err) return;
@@ -162,6 +187,7 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
         for (const [id, seen] of hubSeen) if (now - seen > HUB_SILENCE_MS) forgetHub(id);
       };
       sendBeat();
+      publish('lattice.relay.hello', { from: hubId });
       beat = setInterval(sendBeat, HUB_BEAT_MS);
       beat.unref();
       await nc.flush();
@@ -175,11 +201,17 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
       remote.delete(deviceId);
       deviceSubs.get(deviceId)?.unsubscribe();
       if (closing) return;
+      // One subscription for what other hubs ask of the device: `.command` and `.stream`.
       deviceSubs.set(
         deviceId,
-        nc.subscribe(commandSubject(deviceId), {
+        nc.subscribe(`lattice.device.${subjectToken(deviceId)}.*`, {
           callback: (err, msg) => {
             if (err || !handlers) return;
+            if (msg.subject.endsWith('.stream')) {
+              const sent = handlers.openStream(jc.decode(msg.data) as StreamRequest);
+              msg.respond(jc.encode({ sent }));
+              return;
+            }
             const req = jc.decode(msg.data) as RemoteCommand;
             void handlers
               .runCommand(req)
@@ -199,6 +231,24 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
       deviceSubs.get(deviceId)?.unsubscribe();
       deviceSubs.delete(deviceId);
       publishPresence(deviceId, false, since);
+    },
+    announceShare(notice) {
+      publish('lattice.relay.shares', { from: hubId, open: true, notice } satisfies ShareMessage);
+    },
+    announceShareClosed(shareId) {
+      publish('lattice.relay.shares', { from: hubId, open: false, shareId } satisfies ShareMessage);
+    },
+    async streamElsewhere(req, timeoutMs) {
+      if (closing || nc.isClosed()) return false;
+      try {
+        const reply = await nc.request(streamSubject(req.deviceId), jc.encode(req), { timeout: timeoutMs });
+        return (jc.decode(reply.data) as { sent: boolean }).sent === true;
+      } catch (err) {
+        const code = (err as NatsError).code;
+        if (code !== ErrorCode.NoResponders && code !== ErrorCode.Timeout)
+          log.warn({ err }, 'stream request over the bus failed');
+        return false;
+      }
     },
     isOnlineElsewhere(deviceId) {
       const where = remote.get(deviceId);

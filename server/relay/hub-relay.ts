@@ -1,9 +1,14 @@
 // The hub's side of relay shares. For each share it listens on a public port from the configured
-// range; for every visitor connection it asks the owning agent (over its control link) to dial a new
-// WebSocket back to `/agent/stream/:streamId`, then pipes the visitor and that WebSocket together —
-// one stream per WebSocket, backpressure through createWebSocketStream. HTTP shares are parsed here
-// so basic auth is checked before anything reaches the owner's computer. Built and owned by startHub
-// (server/hub.ts); its port reservations live in the hub's one store (relay_assignments in hub.db).
+// range; for every visitor connection it asks the owning agent to dial a new WebSocket back to
+// `/agent/stream/:streamId`, then pipes the visitor and that WebSocket together — one stream per
+// WebSocket, with backpressure. HTTP shares are parsed here so basic auth is checked before anything
+// reaches the owner's computer. Built and owned by startHub (server/hub.ts); port reservations live
+// in the hub's one store (relay_assignments).
+//
+// In a cluster every hub listens on every live share's port (the load balancer may send a visitor to
+// any of them): the hub holding the device's control link opens the share ("home") and announces it;
+// the others listen for it too ("mirror") and ask for streams through the bus. When the device
+// reconnects through another hub, its re-open there makes that hub the home.
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -18,6 +23,7 @@ import { BASIC_AUTH_CHALLENGE, basicAuthMatches, type BasicCredentials } from '.
 import { proxyHttpRequest, proxyHttpUpgrade } from './http-relay-proxy';
 import { inRange, type PortRange } from './port-range';
 import type { HubCertificate } from '../tls/hub-certificate';
+import type { RelayShareNotice } from '../bus/hub-bus';
 import { tlsFront, type RelayProtection } from './relay-tls';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
@@ -48,8 +54,18 @@ export interface HubRelayOptions {
   assignments: RelayAssignmentStore;
   /** Sends a message down a device's control link; false when the device is offline. */
   sendToDevice(deviceId: string, msg: HubToAgent): boolean;
-  /** Whether the device has a control link now (an old socket's close can arrive after the new one opened). */
+  /**
+   * Asks the device's agent to dial the stream to this hub, over its control link here or through
+   * the hub holding it; false (or a promise of false) when no hub holds the device.
+   */
+  requestStream(deviceId: string, stream: { streamId: string; shareId: string }): boolean | Promise<boolean>;
+  /** Whether the device has a control link to any hub now (an old socket's close can arrive after the new one opened). */
   isDeviceOnline?(deviceId: string): boolean;
+  /** Tells the other hubs of a cluster that a share opened here, or ended. */
+  announce?: {
+    opened(notice: RelayShareNotice): void;
+    closed(shareId: string): void;
+  };
   /**
    * Relay shares one account may hold at once (open, or reserved while its device is away), so one
    * account cannot take the whole range. Default 20.
@@ -67,6 +83,8 @@ export interface HubRelayOptions {
 }
 
 interface LiveShare {
+  /** Opened by the device's agent over this hub (false: opened through another hub, listened for here too). */
+  home: boolean;
   deviceId: string;
   userId: string;
   shareId: string;
@@ -112,6 +130,9 @@ export class HubRelay {
   private readonly alive = new WeakSet<WebSocket>();
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
+  /** In a cluster: mirrors whose device no hub holds, since when (they close after the grace period). */
+  private readonly mirrorsOffline = new Map<string, number>();
+  private readonly mirrorSweep?: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly opts: HubRelayOptions) {
@@ -122,6 +143,36 @@ export class HubRelay {
     });
     this.heartbeat = setInterval(() => this.pingStreams(), opts.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
+    if (opts.announce) {
+      const grace = opts.offlineGraceMs ?? 120_000;
+      this.mirrorSweep = setInterval(
+        () => this.sweepMirrors(grace),
+        Math.min(15_000, Math.max(250, grace / 4)),
+      );
+      this.mirrorSweep.unref();
+    }
+  }
+
+  /**
+   * A mirror has no control link here to lose, so no agentDisconnected: when its home hub died and the
+   * device came back through no hub within the grace period, it closes here too.
+   */
+  private sweepMirrors(graceMs: number): void {
+    const now = Date.now();
+    for (const share of this.live.values()) {
+      if (share.home || this.opts.isDeviceOnline?.(share.deviceId) !== false) {
+        this.mirrorsOffline.delete(share.shareId);
+        continue;
+      }
+      const since = this.mirrorsOffline.get(share.shareId) ?? now;
+      this.mirrorsOffline.set(share.shareId, since);
+      if (now - since < graceMs) continue;
+      this.mirrorsOffline.delete(share.shareId);
+      void this.shareLock.run(share.shareId, async () => {
+        if (this.live.get(share.shareId) === share) await this.closeLive(share, 'device offline');
+      });
+    }
+    for (const id of this.mirrorsOffline.keys()) if (!this.live.has(id)) this.mirrorsOffline.delete(id);
   }
 
   /** Handles `relay.open` / `relay.close` from a device's control link; replies go down the same link. */
@@ -181,8 +232,9 @@ export class HubRelay {
   /** The device was revoked: its shares end, so their listeners close and their ports are free. */
   async forgetDevice(deviceId: string): Promise<void> {
     for (const share of [...this.live.values()]) {
-      if (share.deviceId === deviceId)
-        await this.shareLock.run(share.shareId, () => this.closeLive(share, 'device revoked'));
+      if (share.deviceId !== deviceId) continue;
+      await this.shareLock.run(share.shareId, () => this.closeLive(share, 'device revoked'));
+      this.opts.announce?.closed(share.shareId);
     }
     await this.opts.assignments.releaseRelayPortsOfDevice(deviceId);
   }
@@ -223,6 +275,7 @@ export class HubRelay {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    clearInterval(this.mirrorSweep);
     for (const t of this.offlineTimers.values()) clearTimeout(t);
     this.offlineTimers.clear();
     await Promise.all([...this.live.values()].map((s) => this.closeLive(s, 'hub stopping')));
@@ -247,7 +300,9 @@ export class HubRelay {
     if (reserved && reserved.deviceId !== deviceId) throw this.notYours();
 
     if (existing && existing.kind === msg.kind && existing.protection === this.protectionOf(msg)) {
-      // The agent re-opening after a reconnect: same listener, refreshed terms.
+      // The agent re-opening after a reconnect (perhaps through this hub after another died): same
+      // listener, refreshed terms, and this hub is now the one that opened it.
+      existing.home = true;
       existing.basicAuth = msg.basicAuth;
       existing.expiresAt = msg.expiresAt;
       await this.opts.assignments.reserveRelayPort({
@@ -259,6 +314,7 @@ export class HubRelay {
         expiresAt: msg.expiresAt,
       });
       this.armExpiry(existing);
+      this.opts.announce?.opened(this.notice(existing));
       return existing;
     }
     if (existing) await this.closeLive(existing, 'kind or protection changed');
@@ -277,11 +333,86 @@ export class HubRelay {
     });
     this.live.set(msg.shareId, share);
     this.armExpiry(share);
+    this.opts.announce?.opened(this.notice(share));
     this.opts.logger?.info(
       { deviceId, shareId: msg.shareId, port: share.port, kind: msg.kind },
       'relay share open',
     );
     return share;
+  }
+
+  // ---- shares opened through other hubs of a cluster ----
+
+  /** The shares opened through this hub, as the other hubs need them. */
+  homeShares(): RelayShareNotice[] {
+    return [...this.live.values()].filter((s) => s.home).map((s) => this.notice(s));
+  }
+
+  /**
+   * Another hub opened (or re-opened) a share: listen on its port here too. A copy this hub opened
+   * itself becomes a mirror — the device has moved to the other hub.
+   */
+  async remoteOpened(notice: RelayShareNotice): Promise<void> {
+    await this.shareLock.run(notice.shareId, async () => {
+      if (this.closed) return;
+      const existing = this.live.get(notice.shareId);
+      if (
+        existing &&
+        existing.deviceId === notice.deviceId &&
+        existing.kind === notice.kind &&
+        existing.protection === notice.protection &&
+        existing.port === notice.port
+      ) {
+        existing.home = false;
+        existing.basicAuth = notice.basicAuth;
+        existing.expiresAt = notice.expiresAt;
+        this.armExpiry(existing);
+        return;
+      }
+      if (existing) await this.closeLive(existing, 'opened anew through another hub');
+      if (notice.protection !== 'plain' && !this.opts.tls) {
+        this.opts.logger?.warn(
+          { shareId: notice.shareId, port: notice.port },
+          'a share of another hub needs TLS and this hub has no certificate; not listening for it',
+        );
+        return;
+      }
+      const share = await this.tryListen({ ...notice, home: false }, notice.port);
+      if (!share) {
+        this.opts.logger?.warn(
+          { shareId: notice.shareId, port: notice.port },
+          'could not listen for a share opened through another hub (port in use here)',
+        );
+        return;
+      }
+      this.live.set(share.shareId, share);
+      this.armExpiry(share);
+      this.opts.logger?.info(
+        { shareId: share.shareId, port: share.port, deviceId: share.deviceId },
+        'relay share of another hub listened for here',
+      );
+    });
+  }
+
+  /** The share ended on another hub (closed by its owner, expired, revoked). */
+  async remoteClosed(shareId: string): Promise<void> {
+    await this.shareLock.run(shareId, async () => {
+      const share = this.live.get(shareId);
+      if (share) await this.closeLive(share, 'ended through another hub');
+    });
+  }
+
+  private notice(share: LiveShare): RelayShareNotice {
+    return {
+      shareId: share.shareId,
+      deviceId: share.deviceId,
+      userId: share.userId,
+      kind: share.kind,
+      protection: share.protection,
+      port: share.port,
+      basicAuth: share.basicAuth,
+      expiresAt: share.expiresAt,
+    };
   }
 
   /**
@@ -340,7 +471,15 @@ export class HubRelay {
         expiresAt: msg.expiresAt,
       };
       if (!(await this.opts.assignments.reserveRelayPort(reservation))) return undefined;
-      return this.tryListen(device, msg, port);
+      return this.tryListen(
+        {
+          ...reservation,
+          protection: this.protectionOf(msg),
+          basicAuth: msg.basicAuth,
+          home: true,
+        },
+        port,
+      );
     };
     for (const port of preferred) {
       const share = await attempt(port);
@@ -379,10 +518,13 @@ export class HubRelay {
     };
   }
 
-  private tryListen(device: RelayDevice, msg: RelayOpen, port: number): Promise<LiveShare | undefined> {
-    const protection = this.protectionOf(msg);
+  private tryListen(
+    terms: Omit<RelayShareNotice, 'port'> & { home: boolean },
+    port: number,
+  ): Promise<LiveShare | undefined> {
+    const { protection } = terms;
     const scheme =
-      msg.kind === 'http'
+      terms.kind === 'http'
         ? protection === 'plain'
           ? 'http'
           : 'https'
@@ -390,21 +532,22 @@ export class HubRelay {
           ? 'tls'
           : 'tcp';
     const fields = {
-      deviceId: device.deviceId,
-      userId: device.userId,
-      shareId: msg.shareId,
-      kind: msg.kind,
+      home: terms.home,
+      deviceId: terms.deviceId,
+      userId: terms.userId,
+      shareId: terms.shareId,
+      kind: terms.kind,
       protection,
       port,
       url: `${scheme}://${this.opts.publicHost}:${port}`,
-      basicAuth: msg.basicAuth,
-      expiresAt: msg.expiresAt,
+      basicAuth: terms.basicAuth,
+      expiresAt: terms.expiresAt,
       visitors: new Set<Duplex>(),
       streams: new Set<WebSocket>(),
       pending: new Set<string>(),
     };
     const share = fields as LiveShare;
-    share.server = msg.kind === 'tcp' ? this.tcpServer(share) : this.httpServer(share);
+    share.server = terms.kind === 'tcp' ? this.tcpServer(share) : this.httpServer(share);
     if (protection !== 'plain') {
       const { certificate } = this.opts.tls!;
       share.server = tlsFront(
@@ -537,14 +680,16 @@ export class HubRelay {
         },
       });
       share.pending.add(streamId);
-      if (
-        !this.opts.sendToDevice(share.deviceId, { type: 'stream.open', streamId, shareId: share.shareId })
-      ) {
+      const offline = () => {
+        if (this.pendingStreams.get(streamId)?.share !== share) return;
         clearTimeout(timer);
         this.pendingStreams.delete(streamId);
         share.pending.delete(streamId);
         reject(new Error('device offline'));
-      }
+      };
+      const asked = this.opts.requestStream(share.deviceId, { streamId, shareId: share.shareId });
+      if (asked === false) offline();
+      else if (asked !== true) asked.then((sent) => (sent ? undefined : offline()), offline);
     });
   }
 
@@ -574,6 +719,7 @@ export class HubRelay {
       void this.shareLock.run(share.shareId, async () => {
         await this.closeLive(share, 'expired');
         await this.opts.assignments.releaseRelayPort(share.shareId);
+        this.opts.announce?.closed(share.shareId);
       });
     }, timerDelay(left));
     share.expiryTimer.unref();
@@ -583,6 +729,7 @@ export class HubRelay {
     const share = this.live.get(shareId);
     if (share && share.deviceId !== deviceId) return;
     if (share) await this.closeLive(share, 'closed by its owner');
+    this.opts.announce?.closed(shareId);
     if ((await this.opts.assignments.relayAssignment(shareId))?.deviceId === deviceId)
       await this.opts.assignments.releaseRelayPort(shareId);
   }

@@ -1,6 +1,7 @@
 // `lattice hub --database/--bus`: a malformed value, --bus without --database, or an unreachable
-// PostgreSQL ends the command with one line saying what was wrong (exit code not 0). An unreachable
-// NATS: hub-cluster.test.ts.
+// PostgreSQL ends the command with one line saying what was wrong (exit code not 0); so does a
+// cluster hub without an address agents can dial (--advertise-url). An unreachable NATS:
+// hub-cluster.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -46,6 +47,25 @@ describe('lattice hub cluster flags', () => {
     const alone = hub('--bus', 'nats://127.0.0.1:4222');
     assert.notEqual(alone.status, 0);
     assert.match(alone.stderr, /--bus connects hubs that share one --database/);
+  });
+
+  test("a cluster hub needs an address agents can dial: --advertise-url on a wildcard --host, of the hub's own scheme", () => {
+    const cluster = ['--database', 'postgres://u@127.0.0.1:1/db', '--bus', 'nats://127.0.0.1:1'];
+    const wildcard = hub(...cluster, '--host', '0.0.0.0');
+    assert.notEqual(wildcard.status, 0);
+    assert.match(
+      wildcard.stderr,
+      /^lattice hub: --advertise-url is needed with --bus when the hub listens on 0\.0\.0\.0/,
+    );
+    const scheme = hub(...cluster, '--advertise-url', 'https://hub-a.internal:8080');
+    assert.notEqual(scheme.status, 0);
+    assert.match(
+      scheme.stderr,
+      /--advertise-url must start with http:\/\/ like the hub itself \(got https:\/\/\)/,
+    );
+    const bad = hub(...cluster, '--advertise-url', 'hub-a');
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--advertise-url <url>' argument 'hub-a' is invalid/);
   });
 
   test('an unreachable PostgreSQL ends the start with one line naming it, password masked', async () => {

@@ -91,6 +91,8 @@ async function startHub(opts: {
     bindHost: '127.0.0.1',
     assignments: store,
     sendToDevice: (deviceId, msg) => links.get(deviceId)?.deliver(msg) ?? false,
+    requestStream: (deviceId, stream) =>
+      links.get(deviceId)?.deliver({ type: 'stream.open', ...stream }) ?? false,
     streamClaimTimeoutMs: opts.claimMs ?? 10_000,
     offlineGraceMs: opts.graceMs,
     isDeviceOnline: (deviceId) => links.get(deviceId)?.connected ?? false,

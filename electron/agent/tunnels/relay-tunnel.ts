@@ -1,7 +1,9 @@
 // The agent's side of the hub relay. `relay.open` over the control link asks the hub for a public
 // port; for each visitor the hub sends `stream.open`, and the agent dials a new WebSocket to
 // `<hub>/agent/stream/<streamId>` (device token in Authorization) and pipes it to the workload's
-// loopback port. One visitor connection = one WebSocket; backpressure via createWebSocketStream.
+// loopback port. In a cluster the visitor may sit on another hub process than the control link's,
+// and `stream.open` names that hub's own URL. One visitor connection = one WebSocket, with
+// backpressure both ways.
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -281,12 +283,36 @@ export class RelayTunnelProvider implements TunnelProvider {
         this.opts.link.send({ type: 'relay.close', shareId: msg.shareId });
         return;
       }
-      this.dialStream(msg.streamId, wanted.req);
+      const url = this.streamTarget(msg.streamId, msg.hubUrl);
+      if (url) this.dialStream(msg.streamId, wanted.req, url);
     }
   }
 
-  private dialStream(streamId: string, req: TunnelOpenRequest): void {
-    const url = streamUrl(this.opts.hubUrl, streamId);
+  /**
+   * Where to dial a stream: the agent's own hub, or the hub process a cluster names for this visitor.
+   * The device token goes only over the same scheme as the control link — a hub reached over TLS
+   * can never have the agent send it in the clear.
+   */
+  private streamTarget(streamId: string, hubUrl: string | undefined): URL | undefined {
+    if (hubUrl === undefined) return streamUrl(this.opts.hubUrl, streamId);
+    const own = new URL(this.opts.hubUrl).protocol;
+    let target: URL | undefined;
+    try {
+      target = streamUrl(hubUrl, streamId);
+    } catch {
+      target = undefined;
+    }
+    if (!target || new URL(hubUrl).protocol !== own || target.username || target.password) {
+      this.opts.logger?.warn(
+        { streamId, hubUrl: hubUrl.slice(0, 200) },
+        `refused a relay stream to a hub address that is not ${own} like this agent's hub link`,
+      );
+      return undefined;
+    }
+    return target;
+  }
+
+  private dialStream(streamId: string, req: TunnelOpenRequest, url: URL): void {
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.deviceToken}` },
       perMessageDeflate: false,
