@@ -14,7 +14,15 @@
 // - `lattice.hubs` — each hub's devices every few seconds, so a hub that died without a word stops
 //   counting as holding them, and a hub that starts learns who holds what.
 import { randomUUID } from 'node:crypto';
-import { connect, ErrorCode, JSONCodec, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import {
+  connect,
+  ErrorCode,
+  Events,
+  JSONCodec,
+  type NatsConnection,
+  type NatsError,
+  type Subscription,
+} from 'nats';
 import type { Logger } from 'pino';
 import type { DashboardEvent, Result } from '../../shared';
 import { parseBusUrl } from './bus-url';
@@ -188,6 +196,14 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
       };
       sendBeat();
       publish('lattice.relay.hello', { from: hubId });
+      // Shares announced while this hub was cut off from NATS, both ways: told again once it is back.
+      void (async () => {
+        for await (const status of nc.status()) {
+          if (status.type !== Events.Reconnect) continue;
+          publish('lattice.relay.hello', { from: hubId });
+          for (const notice of handlers?.sharesHere() ?? []) bus.announceShare(notice);
+        }
+      })().catch(() => undefined);
       beat = setInterval(sendBeat, HUB_BEAT_MS);
       beat.unref();
       await nc.flush();
