@@ -5,105 +5,28 @@
 // through hub B, commands reach the agent, and a command id answered before the crash is not run again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import WebSocket from 'ws';
 import type { HubRouter } from '../../server/api/trpc-router';
 import type { Result } from '../../shared';
-import { freePort, waitFor } from '../helpers/net';
-import { startNatsServer, type NatsServer } from '../helpers/nats-server';
-import { sharedPostgresServer } from '../helpers/postgres-server';
+import { startHubCluster, type ClusterHub, type HubCluster } from '../helpers/hub-cluster';
+import { waitFor } from '../helpers/net';
 import { sampleWorkload } from '../helpers/samples';
 import { api, connectDashboard, pairDevice, registerUser, wsUrl } from './hub-fixtures';
 
-const KEY_FILE = 'hub-signing-key.pem';
-const root = new URL('../..', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'lattice-cluster-'));
-const children: ChildProcess[] = [];
-let nats: NatsServer;
+let cluster: HubCluster;
 let lb: { url: string; origin: string };
-const hubs: { url: string; origin: string; child: ChildProcess }[] = [];
+let hubs: ClusterHub[];
 
-async function startHubProcess(name: string, database: string, publicUrl: string) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/lattice.mjs',
-      'hub',
-      '--data-dir',
-      join(dir, name),
-      '--port',
-      String(port),
-      '--database',
-      database,
-      '--bus',
-      nats.url,
-      '--public-url',
-      publicUrl,
-      '--relay-ports',
-      `${20000 + (port % 1000) * 10}-${20000 + (port % 1000) * 10 + 9}`,
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LATTICE_LOG_LEVEL: 'warn' } },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(`hub ${name} ready (${out})`, () => {
-    if (child.exitCode !== null) throw new Error(`hub ${name} exited: ${out}`);
-    return out.includes('Lattice hub listening');
-  });
-  const url = `http://127.0.0.1:${port}`;
-  return { url, origin: url, child };
-}
-
+// Hub A on 127.0.0.2, hub B on 127.0.0.3; HAProxy's `balance first` sends every connection to hub A
+// while it is up, so the agent starts there (test/helpers/hub-cluster.ts).
 before(async () => {
-  nats = await startNatsServer();
-  const database = await (await sharedPostgresServer()).createDatabase(`failover_${process.pid}`);
-  const lbPort = await freePort();
-  lb = { url: `http://127.0.0.1:${lbPort}`, origin: `http://127.0.0.1:${lbPort}` };
-  hubs.push(await startHubProcess('a', database, lb.url));
-  // One signing key for the cluster (docs/running-a-cluster.md).
-  const dirB = join(dir, 'b');
-  mkdirSync(dirB, { mode: 0o700 });
-  copyFileSync(join(dir, 'a', KEY_FILE), join(dirB, KEY_FILE));
-  hubs.push(await startHubProcess('b', database, lb.url));
-  const port = (u: string) => new URL(u).port;
-  const cfg = join(dir, 'haproxy.cfg');
-  // `balance first`: every connection goes to hub A while it is up, so the agent starts there.
-  writeFileSync(
-    cfg,
-    [
-      'defaults',
-      '  mode tcp',
-      '  timeout connect 2s',
-      '  timeout client 1h',
-      '  timeout server 1h',
-      'frontend hubs',
-      `  bind 127.0.0.1:${lbPort}`,
-      '  default_backend hubs',
-      'backend hubs',
-      '  balance first',
-      '  retries 3',
-      '  option redispatch',
-      `  server a 127.0.0.1:${port(hubs[0].url)} check inter 300 fall 1 rise 1`,
-      `  server b 127.0.0.1:${port(hubs[1].url)} check inter 300 fall 1 rise 1`,
-      '',
-    ].join('\n'),
-  );
-  const haproxy = spawn('/usr/sbin/haproxy', ['-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(haproxy);
-  await waitFor('haproxy', async () => (await fetch(`${lb.url}/api/health`)).ok, 10_000);
+  cluster = await startHubCluster({ name: 'failover' });
+  ({ lb, hubs } = cluster);
 });
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await nats?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 /** An agent as the real one reconnects: dial again shortly after the socket drops, until stopped. */
@@ -187,7 +110,7 @@ describe('a hub killed with SIGKILL', () => {
 
       const seen = dash.events.length;
       const killedAt = Date.now();
-      hubs[0].child.kill('SIGKILL');
+      await hubs[0].kill();
       agent.resume();
       await waitFor(
         'the agent online again through hub B',
