@@ -514,6 +514,31 @@ describe('hub relay with the agent relay tunnel', () => {
     );
   });
 
+  test('a share closed while the hub link is down is closed on the hub at the next connect', async () => {
+    const first = await basePort(2);
+    const hub = await startHub({ first, last: first + 1, graceMs: 60_000 });
+    cleanups.push(() => hub.close());
+    const { link, provider } = await attachAgent(hub);
+    cleanups.push(() => provider.closeAll());
+    await provider.open({
+      shareId: 'sh_lost',
+      kind: 'tcp',
+      localHost: '127.0.0.1',
+      localPort: 9,
+      expiresAt: null,
+    });
+    link.setConnected(false);
+    await provider.close('sh_lost');
+    assert.ok(await hub.store.relayAssignment('sh_lost'), 'the hub has not heard yet: still reserved');
+    link.setConnected(true);
+    await waitFor(
+      'the reservation released',
+      async () => !(await hub.store.relayAssignment('sh_lost')),
+      5_000,
+    );
+    await waitFor('the listener closed', () => hub.relay.listening().length === 0, 5_000);
+  });
+
   test('one account holds a bounded number of public ports, across its devices', async () => {
     const first = await basePort(5);
     const hub = await startHub({ first, last: first + 4 });

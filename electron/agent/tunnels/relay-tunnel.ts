@@ -101,6 +101,11 @@ export class RelayTunnelProvider implements TunnelProvider {
   private readonly replies = new Map<string, PendingReply>();
   private readonly streams = new Map<string, Set<StreamPair>>();
   private readonly listeners = new Set<(u: TunnelUpdate) => void>();
+  /**
+   * Shares closed while the link was down: the hub never heard, and would keep their ports reserved
+   * (counted against the account) until they expire. Told at the next connect.
+   */
+  private readonly unsentCloses = new Set<string>();
   private readonly unsubscribe: (() => void)[];
   private disposed = false;
 
@@ -109,7 +114,9 @@ export class RelayTunnelProvider implements TunnelProvider {
     this.unsubscribe = [
       opts.link.onMessage((msg) => this.onMessage(msg)),
       opts.link.onStatus((connected) => {
-        if (connected) this.reopenAll();
+        if (!connected) return;
+        for (const shareId of [...this.unsentCloses]) this.sendClose(shareId);
+        this.reopenAll();
       }),
     ];
   }
@@ -117,6 +124,7 @@ export class RelayTunnelProvider implements TunnelProvider {
   async open(req: TunnelOpenRequest): Promise<TunnelEndpoint> {
     if (this.disposed) throw new LatticeError('share_failed', 'The relay is shut down');
     if (!this.opts.link.connected) await this.waitForLink();
+    this.unsentCloses.delete(req.shareId);
     this.wanted.set(req.shareId, { req, endpoint: this.wanted.get(req.shareId)?.endpoint });
     try {
       const endpoint = await this.requestOpen(req, req.preferredPort);
@@ -124,7 +132,7 @@ export class RelayTunnelProvider implements TunnelProvider {
       return endpoint;
     } catch (err) {
       this.wanted.delete(req.shareId);
-      this.opts.link.send({ type: 'relay.close', shareId: req.shareId });
+      this.sendClose(req.shareId);
       throw err;
     }
   }
@@ -134,6 +142,7 @@ export class RelayTunnelProvider implements TunnelProvider {
    * it opens now if the link is up, and again after every reconnect; results come through onUpdate.
    */
   restore(req: TunnelOpenRequest): void {
+    this.unsentCloses.delete(req.shareId);
     this.wanted.set(req.shareId, { req, endpoint: this.wanted.get(req.shareId)?.endpoint });
     if (this.opts.link.connected) this.reopen(req.shareId);
   }
@@ -147,7 +156,7 @@ export class RelayTunnelProvider implements TunnelProvider {
       pending.reject(new LatticeError('share_failed', 'The share was closed while its tunnel was opening'));
     }
     // Sent even for an unknown id: the hub may hold a listener from before an agent restart.
-    this.opts.link.send({ type: 'relay.close', shareId });
+    this.sendClose(shareId);
     this.cutStreams(shareId);
     if (had) this.opts.logger?.info({ shareId }, 'relay tunnel closed');
   }
@@ -168,6 +177,12 @@ export class RelayTunnelProvider implements TunnelProvider {
     // Not relay.close: the shares live on and re-open (same port) when the agent starts again.
     for (const shareId of [...this.streams.keys()]) this.cutStreams(shareId);
     this.wanted.clear();
+  }
+
+  /** relay.close now, or at the next connect when the link is down. */
+  private sendClose(shareId: string): void {
+    if (this.opts.link.send({ type: 'relay.close', shareId })) this.unsentCloses.delete(shareId);
+    else this.unsentCloses.add(shareId);
   }
 
   /** Open visitor connections per share (for tests and the console). */
