@@ -7,8 +7,8 @@
 // - `relay`: 127.0.0.1:R1-R2 → the hubs' addresses WITHOUT a port (HAProxy keeps the port the visitor
 //   dialled), `balance first` in `relayOrder`, no redispatch: a visitor lands on that hub or nowhere.
 // Every hub has `--public-url` the load balancer and `--public-host 127.0.0.1`, so share strings point
-// at HAProxy, and (when the hub knows the flag) `--advertise-url` its own address.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// at HAProxy, and `--advertise-url` its own address.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,8 +52,6 @@ export interface HubCluster {
   relayPorts: { from: number; to: number };
   database: string;
   nats: NatsServer;
-  /** Whether the hubs were started with `--advertise-url` (the hub knows the flag). */
-  advertised: boolean;
   /** HAProxy's counters: `stats('relay', 'b')`. */
   stats(backend: 'hubs' | 'relay', server: string): Promise<ServerStat>;
   /** Every hub's output, each line prefixed with its name: for failure messages. */
@@ -71,20 +69,6 @@ export interface HubClusterOptions {
   relaySpan?: number;
   /** LATTICE_LOG_LEVEL of the hub processes; default warn. */
   logLevel?: string;
-}
-
-let advertiseKnown: boolean | undefined;
-/** Whether `lattice hub` has `--advertise-url` (relay across hubs). */
-export function hubHasAdvertiseUrl(): boolean {
-  if (advertiseKnown === undefined) {
-    const help = spawnSync(process.execPath, ['bin/lattice.mjs', 'hub', '--help'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (help.status !== 0) throw new Error(`lattice hub --help failed: ${help.stderr}`);
-    advertiseKnown = help.stdout.includes('--advertise-url');
-  }
-  return advertiseKnown;
 }
 
 /** HAProxy's `show stat` over its admin socket. */
@@ -119,7 +103,6 @@ export async function startHubCluster(opts: HubClusterOptions): Promise<HubClust
     const lbPort = await freePort();
     const lb = { url: `http://127.0.0.1:${lbPort}`, origin: `http://127.0.0.1:${lbPort}` };
     const relayPorts = await freePortBlock(opts.relaySpan ?? 4);
-    const advertised = hubHasAdvertiseUrl();
 
     for (const [i, { name, host }] of layout.entries()) {
       const dataDir = join(dir, name);
@@ -147,7 +130,9 @@ export async function startHubCluster(opts: HubClusterOptions): Promise<HubClust
         '127.0.0.1',
         '--relay-ports',
         `${relayPorts.from}-${relayPorts.to}`,
-        ...(advertised ? ['--advertise-url', url] : []),
+        // Where agents dial relay streams for visitors that reach this hub (not the load balancer).
+        '--advertise-url',
+        url,
       ];
       const child = spawn(process.execPath, args, {
         cwd: ROOT,
@@ -245,7 +230,6 @@ export async function startHubCluster(opts: HubClusterOptions): Promise<HubClust
       relayPorts,
       database,
       nats,
-      advertised,
       stats,
       logs: () =>
         hubs
