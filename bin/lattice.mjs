@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-// The `lattice` command. Runs the prebuilt bundle in dist/cli (built by `npm install`, or here on
-// first run and whenever a source file changed); LATTICE_CLI_FROM_SOURCE=1 runs the TypeScript
-// sources through tsx instead, for development. Building the console stays out of the bundle.
-import { loadCli } from '../scripts/cli-bundle.mjs';
+// `node bin/lattice.mjs …`, as scripts and tests have long called the CLI: the same as the installed
+// `lattice` command without its launcher (bin/lattice). Everything happens in bin/lattice.cjs, which
+// runs the prebuilt bundle in dist/cli (built by `npm install`, or on first run and whenever a source
+// file changed); LATTICE_CLI_FROM_SOURCE=1 runs the TypeScript sources through tsx instead.
+import { run } from './lattice.cjs';
 
-const main = await loadCli();
-await main(process.argv, {
-  ensureConsoleBuilt: async () => (await import('../scripts/console-build.mjs')).ensureConsoleBuilt(),
-});
+await run(process.argv);

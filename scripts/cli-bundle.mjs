@@ -10,17 +10,19 @@
 // Builds go to a fresh folder and current.json is replaced by a rename, so processes that start
 // while another one rebuilds always load a complete bundle.
 //
-// Every `lattice` command imports this file: built-in modules come through process.getBuiltinModule
-// rather than `import … from 'node:…'`, which would build an ES-module facade of each one per start.
+// A command whose bundle is current never loads this file: bin/lattice.cjs checks and runs the
+// bundle itself (freshCliBundle, runBundle live there) and comes here only to build or to run the
+// sources. Built-in modules still come through process.getBuiltinModule rather than
+// `import … from 'node:…'`, which would build an ES-module facade of each one.
+import { CLI_OUT_ROOT, freshCliBundle, readCurrent, runBundle } from '../bin/lattice.cjs';
+
 const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } =
   process.getBuiltinModule('node:fs');
-const { createRequire } = process.getBuiltinModule('node:module');
-const { dirname, join, relative, sep } = process.getBuiltinModule('node:path');
+const { join, relative, sep } = process.getBuiltinModule('node:path');
 const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
-const vm = process.getBuiltinModule('node:vm');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const CLI_OUT_ROOT = join(root, 'dist', 'cli');
+export { CLI_OUT_ROOT, freshCliBundle };
 const ENTRY = join(root, 'bin', 'cli-main.ts');
 
 /**
@@ -70,27 +72,6 @@ function keepSourceUrls(outDir) {
       });
     },
   };
-}
-
-function readCurrent() {
-  try {
-    return JSON.parse(readFileSync(join(CLI_OUT_ROOT, 'current.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The bundle's entry file when it is complete and no file it was built from changed since. */
-export function freshCliBundle() {
-  const current = readCurrent();
-  if (!current || typeof current.id !== 'string' || !Array.isArray(current.inputs)) return undefined;
-  // `root` ends with a separator and the inputs are relative paths: no path.join per file.
-  for (const input of current.inputs) {
-    const st = statSync(root + input, { throwIfNoEntry: false });
-    if (!st || st.mtimeMs > current.builtAt) return undefined;
-  }
-  const entry = join(CLI_OUT_ROOT, current.id, 'cli.cjs');
-  return statSync(entry, { throwIfNoEntry: false }) ? entry : undefined;
 }
 
 /** Removes builds other than `keep` that are old enough that no command still loads from them. */
@@ -240,42 +221,6 @@ export async function loadCli({ env = process.env, log = progressLine } = {}) {
     }
   }
   return runBundle(entry);
-}
-
-/**
- * Runs the CommonJS bundle as Node's require would, but compiled with V8's code cache (written
- * beside it after the first run, and again whenever V8 rejects it, e.g. after a Node update).
- */
-function runBundle(file) {
-  const cacheFile = `${file}.v8-cache`;
-  let cachedData;
-  try {
-    cachedData = readFileSync(cacheFile);
-  } catch {
-    cachedData = undefined;
-  }
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
-  const script = new vm.Script(wrapper, {
-    filename: file,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
-  const saveCache = () => {
-    try {
-      const temp = `${cacheFile}.${process.pid}`;
-      writeFileSync(temp, script.createCachedData());
-      renameSync(temp, cacheFile);
-    } catch {
-      // A read-only checkout: every start compiles, which is only slower.
-    }
-  };
-  return async (argv, launcher) => {
-    await module.exports.main(argv, launcher);
-    // After the command ran, so the functions it compiled are in the cache too.
-    if (!cachedData || script.cachedDataRejected) saveCache();
-  };
 }
 
 /** Progress for people at a terminal; scripts reading stderr get only the command's own output. */
