@@ -102,6 +102,8 @@ export class ShareService {
   private readonly creating = new Set<string>();
   /** One operation at a time per share: a command, an expiry timer and a re-open never interleave. */
   private readonly lock = new KeyedLock();
+  /** reopenAll runs in flight, awaited by close(). */
+  private readonly reopening = new Set<Promise<void>>();
   private closed = false;
   private readonly now: () => number;
 
@@ -323,9 +325,19 @@ export class ShareService {
       .map((r) => this.view(r));
   }
 
+  /** Never rejects: a share that cannot re-open says why in its status. */
   async reopenAll(): Promise<void> {
     if (this.closed) return;
-    await Promise.all(this.repo.all().map((row) => this.lock.run(row.id, () => this.reopenOne(row.id))));
+    const run = Promise.all(
+      this.repo.all().map((row) => this.lock.run(row.id, () => this.reopenOne(row.id))),
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!this.closed) this.logger.warn({ err: (err as Error).message }, 'could not re-open shares');
+      },
+    );
+    this.reopening.add(run);
+    await run.finally(() => this.reopening.delete(run));
   }
 
   async close(): Promise<void> {
@@ -336,6 +348,8 @@ export class ShareService {
     // Tunnels close with the agent; the rows stay and re-open (same address) at the next start.
     await this.ngrok.closeAll();
     this.detachRelay();
+    // A re-open still under way (its tunnel now failing fast) finishes before the store can close.
+    await Promise.allSettled([...this.reopening]);
     await Promise.all([...this.s3Fronts.keys()].map((id) => this.stopS3Front(id)));
     this.open.clear();
   }
@@ -383,9 +397,11 @@ export class ShareService {
           }));
       }
     } catch (err) {
-      this.setStatus(id, 'failed', `Cannot re-open: ${(err as Error).message}`);
+      // Stopping: the row stays as it was and re-opens at the next start.
+      if (!this.closed) this.setStatus(id, 'failed', `Cannot re-open: ${(err as Error).message}`);
       return;
     }
+    if (this.closed) return;
     const req = this.tunnelRequest(
       id,
       row.kind,
@@ -407,10 +423,11 @@ export class ShareService {
     }
     try {
       const endpoint = await this.ngrok.open(req);
+      if (this.closed) return;
       this.open.add(id);
       this.applyEndpoint(id, endpoint);
     } catch (err) {
-      this.setStatus(id, 'failed', (err as Error).message);
+      if (!this.closed) this.setStatus(id, 'failed', (err as Error).message);
     }
   }
 
