@@ -1,7 +1,7 @@
 // One running hub: HTTP(S) server with the JSON API, the WebSocket upgrades, the built dashboard,
 // the relay for shares, and the store. `startHub` is what `lattice hub` runs and what tests start on
 // port 0.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,18 +117,34 @@ function timeoutFor(option: HubOptions['commandTimeoutMs']): (name: string) => n
   return (name) => DEFAULT_COMMAND_TIMEOUTS_MS[name] ?? DEFAULT_COMMAND_TIMEOUTS_MS.default;
 }
 
+/**
+ * The data directory is the hub operator's alone (0700), also when it existed looser: it holds the
+ * signing key and the database.
+ */
+function keepPrivate(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+/** Creates the file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the same mode). */
+function privateFile(file: string): string {
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  return file;
+}
+
 export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const host = opts.host ?? '127.0.0.1';
   const https = Boolean(opts.tls || opts.acme);
   // Checked before anything opens: a cluster hub without an address agents can dial is refused.
   if (opts.bus) advertiseAddress({ port: opts.port ?? 8080, host, https, advertiseUrl: opts.advertiseUrl });
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  keepPrivate(opts.dataDir);
   const logger = opts.logger ?? pino({ level: process.env.LATTICE_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const store =
     opts.store ??
     (opts.database
       ? await openPostgresStore(opts.database)
-      : openSqliteStore(join(opts.dataDir, HUB_DB_FILE)));
+      : openSqliteStore(privateFile(join(opts.dataDir, HUB_DB_FILE))));
   const limits = {
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_SOCKET_LIMITS.heartbeatMs,
     maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_SOCKET_LIMITS.maxBufferedBytes,
@@ -166,7 +182,6 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       maxDevices: opts.accountCaps?.devices,
       limits: opts.authLimits,
       hashPool: opts.hashPool,
-      shareLimits: (name, limiter) => presence.bus.shareLimiter(name, limiter),
     });
     port = await listen(server, opts.port ?? 8080, host);
   } catch (err) {

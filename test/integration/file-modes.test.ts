@@ -73,4 +73,15 @@ test('a hub’s data dir holds only 0600 files and 0700 folders', async () => {
     await hub.stop();
   }
   assertPrivate(dataDir, ['hub.db']);
+
+  // A data dir and database that existed looser are tightened before the hub opens them.
+  chmodSync(dataDir, 0o755);
+  chmodSync(join(dataDir, 'hub.db'), 0o644);
+  const again = await startTestHub({ dataDir });
+  try {
+    assertPrivate(dataDir, ['hub.db', 'hub.db-wal']);
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+  } finally {
+    await again.stop();
+  }
 });
