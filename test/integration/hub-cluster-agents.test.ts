@@ -3,7 +3,8 @@
 // frontend sends everything to A while A is up, the relay frontend sends every visitor to B
 // (test/helpers/hub-cluster.ts). One account, two real agents with the fixture images: agent 1 paired
 // through the load balancer (so it sits on hub A), agent 2 paired with hub B's own address.
-// 1. commands cross the hubs both ways and each hub's dashboard sees the other hub's agent;
+// 1. commands cross the hubs both ways (each deploys on the other hub's agent: Postgres on agent 1,
+//    the nginx fixture on agent 2) and each hub's dashboard sees the other hub's agent;
 // 2. a Postgres share opened while agent 1 is on hub A answers `psql` that HAProxy sends to hub B;
 // 3. `kill -9` of hub A: agent 1 is online again through hub B within 15 s, a command queued through
 //    hub A before the kill is delivered once, and no command ran twice;
@@ -21,7 +22,7 @@ import type { AgentEvent, AuthResponse, DashboardEvent, Result, Share, Workload 
 import type { Agent } from '../../electron/agent/agent';
 import { DB_FILE } from '../../electron/agent/create-agent';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
-import { requireFixtureImages } from '../helpers/docker';
+import { FIXTURE_IMAGES, requireFixtureImages } from '../helpers/docker';
 import { startHubCluster, type ClusterHub, type HubCluster } from '../helpers/hub-cluster';
 import { waitFor } from '../helpers/net';
 import { api, connectDashboard, registerUser } from './hub-fixtures';
@@ -31,7 +32,7 @@ const PSQL = '/usr/bin/psql';
 // Container names are global in Docker: this run's own.
 const RUN = randomBytes(3).toString('hex');
 const PG1 = `cluster-pg1-${RUN}`;
-const PG2 = `cluster-pg2-${RUN}`;
+const WEB2 = `cluster-web2-${RUN}`;
 
 type Dashboard = { ws: WebSocket; events: DashboardEvent[] };
 type Trpc = ReturnType<typeof createTRPCClient<HubRouter>>;
@@ -131,7 +132,7 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
   }
 
   before(async () => {
-    docker = await requireFixtureImages('postgres');
+    docker = await requireFixtureImages('postgres', 'nginx');
     cluster = await startHubCluster({ name: 'cluster_agents', relaySpan: 4, logLevel: 'info' });
     [hubA, hubB] = cluster.hubs;
     user = await registerUser(hubA);
@@ -157,6 +158,8 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
   test('commands cross the hubs both ways; each dashboard sees the other hub’s agent come online and change', async (t) => {
     await pair(one, hubA, cluster.lb.url, 'one');
     await pair(two, hubB, hubB.url, 'two');
+    // Agent 2 runs the nginx fixture (a custom image) when the dashboard asks: its owner allows that image.
+    await local(two, 'settings.set', { allowedImages: [FIXTURE_IMAGES.nginx] });
     // Agent 1's socket went through HAProxy to hub A (nothing ever reached B through the load balancer).
     const lbA = await cluster.stats('hubs', 'a');
     const lbB = await cluster.stats('hubs', 'b');
@@ -169,23 +172,27 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
     // Hub A's API commands agent 2 (on B) while hub B's API commands agent 1 (on A): real deploys.
     const deployStart = Date.now();
     const [toTwo, toOne] = await Promise.all([
-      command<Workload>(hubA, two, 'c1-deploy-two', 'workload.deploy', { template: 'postgres', name: PG2 }),
+      command<Workload>(hubA, two, 'c1-deploy-two', 'workload.deploy', {
+        template: 'custom',
+        image: FIXTURE_IMAGES.nginx,
+        name: WEB2,
+      }),
       command<Workload>(hubB, one, 'c1-deploy-one', 'workload.deploy', { template: 'postgres', name: PG1 }),
     ]);
-    t.diagnostic(`both Postgres deployed through the other hub in ${Date.now() - deployStart} ms`);
+    t.diagnostic(`both deployed through the other hub in ${Date.now() - deployStart} ms`);
     assert.equal(toTwo.status, 200, JSON.stringify(toTwo.body));
     assert.equal(toOne.status, 200, JSON.stringify(toOne.body));
     assert.ok(toTwo.body.ok && toOne.body.ok);
     deployTwo = toTwo.body.value;
     deployOne = toOne.body.value;
-    assert.equal(deployTwo.name, PG2);
+    assert.equal(deployTwo.name, WEB2);
     assert.equal(deployTwo.status, 'running');
     assert.equal(deployOne.name, PG1);
     assert.equal(deployOne.status, 'running');
     // The agents agree: each has exactly its own workload.
     assert.deepEqual(
       (await local<Workload[]>(two, 'workload.list')).map((w) => w.name),
-      [PG2],
+      [WEB2],
     );
     assert.deepEqual(
       (await local<Workload[]>(one, 'workload.list')).map((w) => w.name),
@@ -193,13 +200,13 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
     );
     const listed = await command<Workload[]>(hubA, two, 'c1-list-two', 'workload.list', {});
     assert.equal(listed.status, 200, JSON.stringify(listed.body));
-    assert.deepEqual(listed.body.ok && listed.body.value.map((w) => w.name), [PG2]);
+    assert.deepEqual(listed.body.ok && listed.body.value.map((w) => w.name), [WEB2]);
 
     await waitFor('dashboard on B: a workload event of agent 1 (on hub A)', () =>
       workloadEvent(dashB, one.deviceId, PG1),
     );
     await waitFor('dashboard on A: a workload event of agent 2 (on hub B)', () =>
-      workloadEvent(dashA, two.deviceId, PG2),
+      workloadEvent(dashA, two.deviceId, WEB2),
     );
   });
 
@@ -216,18 +223,18 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
     const before = { a: await cluster.stats('relay', 'a'), b: await cluster.stats('relay', 'b') };
     const viaLb = await psqlSelect1(share.connectionString!);
     const after = { a: await cluster.stats('relay', 'a'), b: await cluster.stats('relay', 'b') };
-    assert.equal(
-      after.b.stot - before.b.stot,
-      1,
-      `HAProxy sent the visitor to hub B: ${JSON.stringify({ before, after })}`,
-    );
-    assert.equal(after.a.stot, before.a.stot, 'and not to hub A');
+    const counts = JSON.stringify({ before, after });
     assert.equal(
       viaLb.code,
       0,
-      withLogs(`psql through HAProxy → hub B (${share.connectionString}): ${viaLb.stderr}`),
+      withLogs(
+        `psql through HAProxy → hub B (${share.connectionString}): ${viaLb.stderr}\nHAProxy: ${counts}`,
+      ),
     );
     assert.equal(viaLb.stdout.trim(), '1');
+    // One session, on hub B's server of the relay backend (no retry, nothing to hub A).
+    assert.equal(after.b.stot - before.b.stot, 1, `HAProxy sent the visitor to hub B: ${counts}`);
+    assert.equal(after.a.stot, before.a.stot, `and not to hub A: ${counts}`);
 
     // Straight to hub B's own address as well: B serves the share that agent 1 opened on A.
     const direct = await psqlSelect1(viaHub(share.connectionString!, hubB));
@@ -236,9 +243,9 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
   });
 
   test('kill -9 of hub A: agent 1 is online again through B within 15 s; the command queued through A runs once; nothing runs twice', async (t) => {
-    assert.ok(deployOne && deployTwo, 'both Postgres deployed (test 1)');
-    // Agent 2's Postgres stopped, and agent 2 away (closed): a start queued through hub A waits for it.
-    const stopped = await command<Workload>(hubB, two, 'c3-stop-two', 'workload.stop', { ref: PG2 });
+    assert.ok(deployOne && deployTwo, 'both workloads deployed (test 1)');
+    // Agent 2's web server stopped, and agent 2 away (closed): a start queued through hub A waits for it.
+    const stopped = await command<Workload>(hubB, two, 'c3-stop-two', 'workload.stop', { ref: WEB2 });
     assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
     assert.equal(stopped.body.ok && stopped.body.value.status, 'stopped');
     await two.agent.close();
@@ -247,7 +254,7 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
       (await onA.node.list.query()).some((n) => n.id === two.deviceId && !n.online),
     );
     const queuedAt = Math.floor(Date.now() / 1000);
-    const queued = await onA.workload.start.mutate({ ref: PG2, queue: true, id: 'c3-queued-start-two' });
+    const queued = await onA.workload.start.mutate({ ref: WEB2, queue: true, id: 'c3-queued-start-two' });
     two.sent.add('c3-queued-start-two');
     assert.equal(queued.queued?.status, 'pending');
 
@@ -296,14 +303,14 @@ describe('two hub processes behind HAProxy, one account, two real agents', () =>
     );
     assert.equal(done.result?.ok, true, JSON.stringify(done.result));
     assert.equal(
-      (await local<Workload[]>(two, 'workload.list')).find((w) => w.name === PG2)?.status,
+      (await local<Workload[]>(two, 'workload.list')).find((w) => w.name === WEB2)?.status,
       'running',
     );
     const [container] = await docker.listContainers({
       all: true,
       filters: { label: [`lattice.workload=${deployTwo.id}`] },
     });
-    assert.ok(container, 'agent 2’s Postgres container');
+    assert.ok(container, 'agent 2’s web server container');
     const starts = await dockerEvents(docker, queuedAt, container.Id, 'start');
     assert.equal(starts, 1, 'Docker started the container once after the start was queued');
 
