@@ -1,8 +1,10 @@
 // How the CLI reaches a running agent: agent.json and api-token in the data dir, then loopback HTTP.
 // Imports from shared/ are deep and zod-free on the way of a plain command (`lattice ls`): the
 // contract's schemas (event and log-line parsing, LatticeError's module) load only where used, so a
-// command does not evaluate zod and the whole contract before its one request.
-import { request, type IncomingMessage } from 'node:http';
+// command does not evaluate zod and the whole contract before its one request. For the same reason
+// a command's one request goes over a plain socket (loopback-http.ts); node:http is loaded only by
+// the event and log streams.
+import type { IncomingMessage } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { readRunningAgent } from '../local-api/running-file';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import type { ErrorBody, LatticeError } from '../../../shared/errors';
 import type { AgentEvent } from '../../../shared/events';
 import type { LogLine } from '../../../shared/workload';
 import { DATA_FILES, LOCAL_API } from '../../../shared/local-api';
+import { loopbackRequest } from './loopback-http';
 
 export const noAgentMessage = (dataDir: string) =>
   `No Lattice agent is running for ${dataDir} — start one with \`lattice agent\``;
@@ -52,39 +55,42 @@ export class AgentClient {
     return new AgentClient(dataDir, running.url, readFileSync(tokenFile, 'utf8').trim());
   }
 
-  private open(method: string, path: string, body?: unknown): Promise<RawResponse> {
-    const target = new URL(path, this.url);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+  /** A socket error as the CLI says it: an agent that is not there (any more) is `noAgentMessage`. */
+  private async connectionError(err: NodeJS.ErrnoException): Promise<Error> {
+    if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') {
+      return latticeError({ code: 'internal', message: noAgentMessage(this.dataDir) });
+    }
+    return err;
+  }
+
+  /** A streamed GET (events, followed logs), through node:http. */
+  private async open(method: string, path: string): Promise<RawResponse> {
+    const { request } = await import('node:http');
     return new Promise((resolve, reject) => {
       const req = request(
-        target,
-        {
-          method,
-          // No keep-alive: a CLI command must exit as soon as it has its answer.
-          agent: false,
-          headers: {
-            authorization: `Bearer ${this.token}`,
-            ...(payload === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
+        new URL(path, this.url),
+        // No keep-alive: a CLI command must exit as soon as it has its answer.
+        { method, agent: false, headers: { authorization: `Bearer ${this.token}` } },
         (res) => resolve({ status: res.statusCode ?? 0, res }),
       );
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') {
-          latticeError({ code: 'internal', message: noAgentMessage(this.dataDir) }).then(reject, reject);
-        } else reject(err);
-      });
-      req.end(payload);
+      req.on('error', (err: NodeJS.ErrnoException) => this.connectionError(err).then(reject, reject));
+      req.end();
     });
   }
 
   private async json(method: string, path: string, body?: unknown): Promise<unknown> {
-    const { status, res } = await this.open(method, path, body);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    let status: number;
+    let text: string;
+    try {
+      const answer = await loopbackRequest(new URL(path, this.url), method, headers, payload);
+      status = answer.status;
+      text = answer.body.toString('utf8');
+    } catch (err) {
+      throw await this.connectionError(err as NodeJS.ErrnoException);
+    }
     let parsed: { ok?: boolean; value?: unknown; error?: ErrorBody };
     try {
       parsed = JSON.parse(text);
