@@ -10,7 +10,7 @@
 // at HAProxy, and `--advertise-url` its own address.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, freePortBlock, waitFor } from './net';
@@ -71,6 +71,18 @@ export interface HubClusterOptions {
   logLevel?: string;
 }
 
+/** A port free on `host` itself (another test's hub may hold a port on 127.0.0.2 that is free on .1). */
+function freePortOn(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** HAProxy's `show stat` over its admin socket. */
 function showStat(socket: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -109,7 +121,7 @@ export async function startHubCluster(opts: HubClusterOptions): Promise<HubClust
       mkdirSync(dataDir, { mode: 0o700 });
       // One signing key for the cluster (docs/running-a-cluster.md): the first hub makes it.
       if (i > 0) copyFileSync(join(dir, layout[0].name, KEY_FILE), join(dataDir, KEY_FILE));
-      const port = await freePort();
+      const port = await freePortOn(host);
       const url = `http://${host}:${port}`;
       const args = [
         'bin/lattice.mjs',
