@@ -27,6 +27,7 @@ import {
 } from './docker/owned-containers';
 import { planDeploy } from './deploy-plan';
 import { runDeployPipeline, type WorkloadTlsHooks } from './deploy-pipeline';
+import { waitHealthy } from './health';
 import type { EventBus } from './event-bus';
 import type { SecretBox } from './secrets';
 import type { Store, WorkloadRow } from './store';
@@ -387,10 +388,39 @@ export class WorkloadService {
         } catch (err) {
           if (dockerStatusCode(err) !== 304) throw this.actionFailed(err, 'start');
         }
+        await this.waitReady(row, container, 'start');
       }
       this.databaseTls?.ensureSoon(row.id);
       return this.view(this.setStatus(row.id, 'running')!);
     });
+  }
+
+  /**
+   * After a start or restart, "running" means what it means after a deploy: the template's readiness
+   * check passes (a Postgres accepts a login), so whoever asked — the CLI, a relayed dashboard
+   * command — can use it at once. A container that does not get ready is marked failed, saying why.
+   */
+  private async waitReady(row: WorkloadRow, container: Docker.Container, action: 'start' | 'restart') {
+    try {
+      await waitHealthy(
+        {
+          check: TEMPLATES[row.template].health,
+          host: '127.0.0.1',
+          ports: hostPortsOf(row),
+          credentials: openWorkloadSecrets(this.box, row).credentials,
+          isRunning: async () => (await container.inspect()).State.Running,
+        },
+        this.healthTimeoutMs,
+        this.abort.signal,
+      );
+    } catch (err) {
+      const message = `Started, but not ready: ${(err as Error).message}`;
+      this.setStatus(row.id, 'failed', message);
+      throw new LatticeError(
+        action === 'start' ? 'start_failed' : 'restart_failed',
+        `${row.name}: ${message}`,
+      );
+    }
   }
 
   async stop(ref: string): Promise<Workload> {
@@ -422,6 +452,7 @@ export class WorkloadService {
       } catch (err) {
         throw this.actionFailed(err, 'restart');
       }
+      await this.waitReady(row, container, 'restart');
       this.databaseTls?.ensureSoon(row.id);
       return this.view(this.setStatus(row.id, 'running')!);
     });

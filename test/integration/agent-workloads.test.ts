@@ -101,10 +101,24 @@ describe('postgres workload', () => {
     const started = await t.agent.dispatch('workload.start', { ref: w.id }, local);
     assert.equal(started.status, 'running');
     assert.deepEqual(started.ports, w.ports, 'host ports are stable across stop/start');
-    const rows = await waitFor('postgres back after start', () =>
-      pgQuery<{ body: string }>(w.connectionString!, 'SELECT body FROM notes'),
-    );
+    // "running" after a start means the database takes logins: no waiting or retrying here.
+    const rows = await pgQuery<{ body: string }>(w.connectionString!, 'SELECT body FROM notes');
     assert.deepEqual(rows, [{ body: 'kept across restarts' }]);
+    // As a relayed dashboard command does it.
+    const restarted = await t.agent.dispatch(
+      'workload.restart',
+      { ref: 'wl-pg' },
+      {
+        door: 'remote',
+        user: { id: 'u1', email: 'owner@example.com' },
+      },
+    );
+    assert.equal(restarted.status, 'running');
+    assert.deepEqual(
+      await pgQuery(w.connectionString!, 'SELECT 1 AS one'),
+      [{ one: 1 }],
+      'a login right after restart',
+    );
 
     const logs = await t.agent.dispatch('workload.logs', { ref: 'wl-pg', tail: 50 }, local);
     assert.ok(logs.lines.length > 0 && logs.lines.some((l) => /ready to accept connections/.test(l.text)));
