@@ -6,11 +6,15 @@ import { LatticeError, type AuthResponse, type HubUser, type RegisterResponse } 
 import { HashPoolBusyError, type HashPoolOptions } from './auth/hash-pool';
 import { PasswordHasher } from './auth/passwords';
 import {
-  DelayLimiter,
+  admit,
+  check,
+  countFailure,
+  delayLimiter,
   RateLimitedError,
-  WindowLimiter,
+  windowLimiter,
   type DelayPolicy,
-  type MirroredLimiter,
+  type Gate,
+  type Limiter,
 } from './auth/rate-limit';
 import type { TokenService } from './auth/tokens';
 import { assertRoomForDevice, DEFAULT_ACCOUNT_CAPS } from './account-caps';
@@ -76,8 +80,6 @@ export interface AccountsOptions {
   pairFailures?: Window;
   /** Shorthand for limits.registrations. */
   registrations?: Window;
-  /** Hands each limiter, by name, to the other hubs of a cluster (server/bus/), so they count as one. */
-  shareLimits?: (name: string, limiter: MirroredLimiter) => void;
 }
 
 /** What registration answers, whether the email was new or taken: the login that follows decides. */
@@ -86,28 +88,24 @@ export const REGISTERED: RegisterResponse = {
   message: 'Registered. Sign in with this email and password.',
 };
 
-interface Gate {
-  limiter: WindowLimiter | DelayLimiter;
-  key: string;
-  status: 429 | 503;
-  message: string;
-}
-
 const GLOBAL = '*';
+/** How often a hub deletes expired attempt counts (each hub of a cluster does, cheaply). */
+const PRUNE_EVERY_MS = 60_000;
 
 export class Accounts {
   private readonly maxDevices: number;
   readonly limits: AuthLimits;
   readonly hasher: PasswordHasher;
-  private readonly account: DelayLimiter;
-  private readonly addressLogins: WindowLimiter;
-  private readonly globalLogins: WindowLimiter;
-  private readonly registrations: WindowLimiter;
-  private readonly globalRegistrations: WindowLimiter;
-  private readonly pairFailures: WindowLimiter;
-  private readonly globalPairFailures: WindowLimiter;
-  private readonly refreshFailures: WindowLimiter;
-  private readonly globalRefreshFailures: WindowLimiter;
+  private readonly account: Limiter;
+  private readonly addressLogins: Limiter;
+  private readonly globalLogins: Limiter;
+  private readonly registrations: Limiter;
+  private readonly globalRegistrations: Limiter;
+  private readonly pairFailures: Limiter;
+  private readonly globalPairFailures: Limiter;
+  private readonly refreshFailures: Limiter;
+  private readonly globalRefreshFailures: Limiter;
+  private prunedAt = 0;
 
   constructor(
     private readonly store: HubStore,
@@ -126,52 +124,50 @@ export class Accounts {
     if (opts.registrations) limits.registrations = opts.registrations;
     this.limits = limits;
     this.hasher = new PasswordHasher(opts.hashPool);
-    const window = (w: Window) => new WindowLimiter(w.max, w.windowMs);
-    this.account = new DelayLimiter(limits.account);
-    this.addressLogins = window(limits.addressLogins);
-    this.globalLogins = window(limits.globalLogins);
-    this.registrations = window(limits.registrations);
-    this.globalRegistrations = window(limits.globalRegistrations);
-    this.pairFailures = window(limits.pairFailures);
-    this.globalPairFailures = window(limits.globalPairFailures);
-    this.refreshFailures = window(limits.refreshFailures);
-    this.globalRefreshFailures = window(limits.globalRefreshFailures);
-    const named: Record<string, MirroredLimiter> = {
-      account: this.account,
-      addressLogins: this.addressLogins,
-      globalLogins: this.globalLogins,
-      registrations: this.registrations,
-      globalRegistrations: this.globalRegistrations,
-      pairFailures: this.pairFailures,
-      globalPairFailures: this.globalPairFailures,
-      refreshFailures: this.refreshFailures,
-      globalRefreshFailures: this.globalRefreshFailures,
-    };
-    for (const [name, limiter] of Object.entries(named)) opts.shareLimits?.(name, limiter);
+    // The counts are in the store, by these names: every hub on the database shares them.
+    const window = (name: keyof AuthLimits) => windowLimiter(store, name, limits[name] as Window);
+    this.account = delayLimiter(store, 'account', limits.account);
+    this.addressLogins = window('addressLogins');
+    this.globalLogins = window('globalLogins');
+    this.registrations = window('registrations');
+    this.globalRegistrations = window('globalRegistrations');
+    this.pairFailures = window('pairFailures');
+    this.globalPairFailures = window('globalPairFailures');
+    this.refreshFailures = window('refreshFailures');
+    this.globalRefreshFailures = window('globalRefreshFailures');
   }
 
   /**
-   * Checks every gate, then charges them all (synchronously, so concurrent requests see each
-   * other's charges). Returns the refund for an attempt that succeeded or was never evaluated.
+   * Counts an attempt on every gate, in the store (one statement each, checked and counted at once,
+   * so concurrent requests on any hub see each other's attempts). Returns the refund for an attempt
+   * that succeeded or was never evaluated.
    */
-  private admit(gates: Gate[]): () => void {
+  private async admit(gates: Gate[]): Promise<() => Promise<void>> {
     const now = Date.now();
-    for (const g of gates) {
-      const wait = g.limiter.retryAfter(g.key, now);
-      if (wait > 0) throw new RateLimitedError(`${g.message}; try again in ${wait} s`, wait, g.status);
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      this.store.pruneRateLimits(now).catch(() => undefined);
     }
-    for (const g of gates) g.limiter.charge(g.key, now);
-    return () => gates.forEach((g) => g.limiter.refund(g.key));
+    return admit(gates, now);
   }
 
   /** Runs hashing work; when the pool refuses it, the attempt did not happen and is refunded. */
-  private async hashing<T>(refund: () => void, work: () => Promise<T>): Promise<T> {
+  private async hashing<T>(refund: () => Promise<void>, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      if (err instanceof HashPoolBusyError) refund();
+      if (err instanceof HashPoolBusyError) await refund();
       throw err;
     }
+  }
+
+  /** A sign-in (or password check) succeeded: its address and the hub take it back, its account forgets. */
+  private async loginSucceeded(email: string, ip: string): Promise<void> {
+    await Promise.all([
+      this.addressLogins.refund(ip),
+      this.globalLogins.refund(GLOBAL),
+      this.account.reset(email),
+    ]);
   }
 
   private loginGates(email: string, ip: string): Gate[] {
@@ -202,7 +198,7 @@ export class Accounts {
    * the same when the email is taken, so registration does not tell which emails have accounts.
    */
   async register(email: string, password: string, ip: string): Promise<RegisterResponse> {
-    const refund = this.admit([
+    const refund = await this.admit([
       {
         limiter: this.registrations,
         key: ip,
@@ -225,22 +221,25 @@ export class Accounts {
   async login(email: string, password: string, ip: string): Promise<AuthResponse> {
     const normalized = normalizeEmail(email);
     // Refused before hashing: a limited guesser costs the hub nothing.
-    const refund = this.admit(this.loginGates(normalized, ip));
+    const refund = await this.admit(this.loginGates(normalized, ip));
     const user = await this.store.userByEmail(normalized);
     const ok = await this.hashing(refund, () =>
       user ? this.hasher.verify(password, user.passwordHash) : this.hasher.burn(password),
     );
     if (!user || !ok) {
-      this.account.failed(normalized);
+      await this.account.failed(normalized);
       throw new LatticeError('unauthorized', 'Wrong email or password');
     }
-    refund();
-    this.account.reset(normalized);
+    await this.loginSucceeded(normalized, ip);
     return this.session(user);
   }
 
+  /**
+   * Refresh is the one limited door a working dashboard uses routinely, and a refresh token cannot be
+   * guessed: its limits are read (one query, no write) and only refused tokens are counted.
+   */
   async refresh(refreshToken: string, ip: string): Promise<AuthResponse> {
-    const refund = this.admit([
+    const gates: Gate[] = [
       { limiter: this.refreshFailures, key: ip, status: 429, message: 'Too many refused refresh tokens' },
       {
         limiter: this.globalRefreshFailures,
@@ -248,7 +247,17 @@ export class Accounts {
         status: 503,
         message: 'The hub is refusing refresh tokens for a while',
       },
-    ]);
+    ];
+    await check(gates);
+    try {
+      return await this.rotate(refreshToken);
+    } catch (err) {
+      if (err instanceof LatticeError && err.code === 'unauthorized') await countFailure(gates);
+      throw err;
+    }
+  }
+
+  private async rotate(refreshToken: string): Promise<AuthResponse> {
     const verified = await this.tokens.verify('refresh', refreshToken);
     if (!verified?.jti) throw new LatticeError('unauthorized', 'The refresh token is not valid');
     const state = await this.store.consumeRefreshToken(verified.jti, verified.sub);
@@ -259,7 +268,6 @@ export class Accounts {
     }
     const user = state === 'ok' ? await this.store.userById(verified.sub) : undefined;
     if (!user) throw new LatticeError('unauthorized', 'The refresh token is not valid');
-    refund();
     return this.session(user);
   }
 
@@ -277,14 +285,13 @@ export class Accounts {
   ): Promise<AuthResponse> {
     const user = await this.store.userById(userId);
     if (!user) throw new LatticeError('unauthorized', 'Sign in again');
-    const refund = this.admit(this.loginGates(user.email, ip));
+    const refund = await this.admit(this.loginGates(user.email, ip));
     const ok = await this.hashing(refund, () => this.hasher.verify(currentPassword, user.passwordHash));
     if (!ok) {
-      this.account.failed(user.email);
+      await this.account.failed(user.email);
       throw new LatticeError('unauthorized', 'The current password is wrong', 'currentPassword');
     }
-    refund();
-    this.account.reset(user.email);
+    await this.loginSucceeded(user.email, ip);
     await this.store.setPassword(userId, await this.hasher.hash(newPassword));
     await this.endSessions(userId);
     return this.session((await this.store.userById(userId))!);
@@ -322,7 +329,7 @@ export class Accounts {
     name: string,
     ip: string,
   ): Promise<{ deviceId: string; deviceToken: string }> {
-    const refund = this.admit([
+    const refund = await this.admit([
       { limiter: this.pairFailures, key: ip, status: 429, message: 'Too many wrong pairing codes' },
       {
         limiter: this.globalPairFailures,
@@ -339,7 +346,7 @@ export class Accounts {
         'code',
       );
     }
-    refund();
+    await refund();
     // Again at redemption: a code made while the account had room may be used after it filled up.
     await assertRoomForDevice(this.store, userId, this.maxDevices);
     const deviceId = newId('dev');

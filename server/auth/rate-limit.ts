@@ -1,30 +1,13 @@
 // Attempt limits for the hub's costly or guessable doors (login, registration, pairing, refresh).
-// Attempts are charged *before* the work (a password hash, a code lookup) and refunded when they
-// succeed, so a burst of concurrent requests cannot all slip past a check that counts only finished
-// failures. In memory: a restart forgets, which is acceptable for a hub. Hubs of a cluster tell each
-// other every change over NATS (LimiterChange, server/bus/nats-bus.ts), so each counts the attempts
-// made on all of them. Memory is bounded: idle keys are swept.
-
+// The counts live in the hub's store (table rate_limits, server/store/rate-limit-sql.ts), so every
+// hub on one database counts the same attempts and a restarted hub forgets no lockout. Attempts are
+// charged *before* the work (a password hash, a code lookup) and refunded when they succeed, so a
+// burst of concurrent requests — on one hub or on several — cannot all slip past a check that counts
+// only finished failures: the store checks and counts in one statement. Keys are stored hashed: the
+// table holds no e-mail addresses or client addresses.
+import { createHash } from 'node:crypto';
 import { LatticeError } from '../../shared';
-
-const MAX_KEYS = 100_000;
-
-/**
- * One change to a limiter, as hubs of a cluster tell each other (server/bus/): every hub applies the
- * others' changes to its own limiter of the same name, so attempts spread over the hubs are counted
- * as if there were one.
- */
-export interface LimiterChange {
-  op: 'charge' | 'refund' | 'failed' | 'reset';
-  key: string;
-  now: number;
-}
-
-/** A limiter another hub can mirror: it reports its own changes and applies the others'. */
-export interface MirroredLimiter {
-  onChange?: (change: LimiterChange) => void;
-  apply(change: LimiterChange): void;
-}
+import type { RateLimitRow, RateLimitRule, RateLimitStore } from '../store/hub-store';
 
 /**
  * "Not now, try again in N s": 429 when the caller is over its own limit, 503 when the hub as a
@@ -40,72 +23,9 @@ export class RateLimitedError extends LatticeError {
   }
 }
 
-/** At most `max` charged attempts per key within a sliding `windowMs`. */
-export class WindowLimiter implements MirroredLimiter {
-  private readonly attempts = new Map<string, number[]>();
-  onChange?: (change: LimiterChange) => void;
-
-  constructor(
-    readonly max: number,
-    readonly windowMs: number,
-  ) {}
-
-  /** Seconds until the key may try again, or 0 when it may try now. */
-  retryAfter(key: string, now = Date.now()): number {
-    const recent = this.recent(key, now);
-    if (recent.length < this.max) return 0;
-    return Math.max(1, Math.ceil((recent[recent.length - this.max] + this.windowMs - now) / 1000));
-  }
-
-  charge(key: string, now = Date.now()): void {
-    this.apply({ op: 'charge', key, now });
-    this.onChange?.({ op: 'charge', key, now });
-  }
-
-  apply(change: LimiterChange): void {
-    const { key, now } = change;
-    if (change.op === 'refund') return this.takeBack(key);
-    if (change.op === 'reset') return void this.attempts.delete(key);
-    if (change.op !== 'charge') return;
-    const recent = this.recent(key, now);
-    recent.push(now);
-    // Only the newest `max` matter for the answer; older ones need not be kept.
-    if (recent.length > this.max) recent.splice(0, recent.length - this.max);
-    this.attempts.set(key, recent);
-    if (this.attempts.size > MAX_KEYS) this.sweep(now);
-  }
-
-  /** Takes back the newest charge (the attempt succeeded or was never evaluated). */
-  refund(key: string): void {
-    this.takeBack(key);
-    this.onChange?.({ op: 'refund', key, now: Date.now() });
-  }
-
-  private takeBack(key: string): void {
-    const list = this.attempts.get(key);
-    list?.pop();
-    if (list && list.length === 0) this.attempts.delete(key);
-  }
-
-  reset(key: string): void {
-    this.attempts.delete(key);
-    this.onChange?.({ op: 'reset', key, now: Date.now() });
-  }
-
-  private recent(key: string, now: number): number[] {
-    return (this.attempts.get(key) ?? []).filter((t) => t > now - this.windowMs);
-  }
-
-  private sweep(now: number): void {
-    for (const [key, times] of this.attempts) {
-      if (times.every((t) => t <= now - this.windowMs)) this.attempts.delete(key);
-    }
-    // Still too many live keys (a spray from many addresses): forget the oldest.
-    for (const key of this.attempts.keys()) {
-      if (this.attempts.size <= MAX_KEYS) break;
-      this.attempts.delete(key);
-    }
-  }
+export interface WindowPolicy {
+  max: number;
+  windowMs: number;
 }
 
 export interface DelayPolicy {
@@ -119,80 +39,118 @@ export interface DelayPolicy {
   windowMs: number;
 }
 
+const toSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** How long the row makes the next attempt wait under the rule, in ms (0: it may try now). */
+export function waitMs(rule: RateLimitRule, row: RateLimitRow | undefined, now: number): number {
+  if (!row || row.expiresMs <= now) return 0;
+  if (rule.kind === 'window') return row.attempts < rule.max ? 0 : row.expiresMs - now;
+  if (row.attempts < rule.free) return 0;
+  const delay = Math.min(rule.maxDelayMs, rule.baseMs * 2 ** (row.attempts - rule.free));
+  return Math.max(0, row.lastMs + delay - now);
+}
+
+/** One named limit over the store's counters. */
+export class Limiter {
+  constructor(
+    private readonly store: RateLimitStore,
+    readonly rule: RateLimitRule,
+  ) {}
+
+  private id(key: string): string {
+    return createHash('sha256').update(key).digest('base64url');
+  }
+
+  /**
+   * Counts an attempt of `key` when the limit lets it try now and returns 0; otherwise counts
+   * nothing and returns the seconds to wait.
+   */
+  async take(key: string, now = Date.now()): Promise<number> {
+    const id = this.id(key);
+    // A refusal is read after the statement that refused it; a refund in between can leave nothing
+    // to wait for, and then the attempt is tried again.
+    for (let tries = 0; tries < 3; tries++) {
+      const refused = await this.store.chargeRateLimit(this.rule, id, now);
+      if (!refused) return 0;
+      const wait = waitMs(this.rule, refused, now);
+      if (wait > 0) return toSeconds(wait);
+    }
+    return 1;
+  }
+
+  /** Seconds until `key` may try again, 0 when it may try now; counts nothing. */
+  async retryAfter(key: string, now = Date.now()): Promise<number> {
+    const wait = waitMs(this.rule, await this.store.rateLimit(this.rule.name, this.id(key)), now);
+    return wait > 0 ? toSeconds(wait) : 0;
+  }
+
+  /** Takes back one counted attempt (it succeeded or was never evaluated). */
+  refund(key: string): Promise<void> {
+    return this.store.refundRateLimit(this.rule.name, this.id(key));
+  }
+
+  /** The counted attempt has just failed: a delay counts from now, not from when it began. */
+  failed(key: string, now = Date.now()): Promise<void> {
+    return this.store.failedRateLimit(this.rule, this.id(key), now);
+  }
+
+  reset(key: string): Promise<void> {
+    return this.store.clearRateLimit(this.rule.name, this.id(key));
+  }
+}
+
+/** At most `max` attempts per key in a window of `windowMs` that begins with the first. */
+export const windowLimiter = (store: RateLimitStore, name: string, w: WindowPolicy): Limiter =>
+  new Limiter(store, { kind: 'window', name, max: w.max, windowMs: w.windowMs });
+
 /**
  * Per-account failures from any address: after `free` failures each further attempt must wait
  * base × 2^(failures − free), capped. A guesser spread over many addresses gets a handful of tries;
  * the owner, at worst, waits `maxDelayMs` and then signs in.
  */
-export class DelayLimiter implements MirroredLimiter {
-  private readonly state = new Map<string, { failures: number; last: number }>();
-  onChange?: (change: LimiterChange) => void;
+export const delayLimiter = (store: RateLimitStore, name: string, p: DelayPolicy): Limiter =>
+  new Limiter(store, { kind: 'delay', name, ...p });
 
-  constructor(readonly policy: DelayPolicy) {}
+/** One limit a request must pass, and what to answer when it does not. */
+export interface Gate {
+  limiter: Limiter;
+  key: string;
+  status: 429 | 503;
+  message: string;
+}
 
-  retryAfter(key: string, now = Date.now()): number {
-    const s = this.current(key, now);
-    if (!s || s.failures < this.policy.free) return 0;
-    const delay = Math.min(this.policy.maxDelayMs, this.policy.baseMs * 2 ** (s.failures - this.policy.free));
-    const wait = s.last + delay - now;
-    return wait > 0 ? Math.max(1, Math.ceil(wait / 1000)) : 0;
+const refusal = (gate: Gate, wait: number) =>
+  new RateLimitedError(`${gate.message}; try again in ${wait} s`, wait, gate.status);
+
+/**
+ * Counts an attempt on every gate (at once: one round trip to the database). When any refuses, the
+ * others' counts are taken back and the first refusal is thrown. Returns the refund for an attempt
+ * that succeeded or was never evaluated.
+ */
+export async function admit(gates: Gate[], now = Date.now()): Promise<() => Promise<void>> {
+  const waits = await Promise.all(gates.map((g) => g.limiter.take(g.key, now)));
+  const refused = waits.findIndex((w) => w > 0);
+  const refund = async (which: Gate[]) => {
+    await Promise.all(which.map((g) => g.limiter.refund(g.key)));
+  };
+  if (refused >= 0) {
+    await refund(gates.filter((_, i) => waits[i] === 0));
+    throw refusal(gates[refused], waits[refused]);
   }
+  return () => refund(gates);
+}
 
-  charge(key: string, now = Date.now()): void {
-    this.apply({ op: 'charge', key, now });
-    this.onChange?.({ op: 'charge', key, now });
-  }
+/**
+ * Throws the first refusal of the gates, counting nothing: for a door checked often and cheaply
+ * (refresh), whose failures are then counted with `countFailure`.
+ */
+export async function check(gates: Gate[], now = Date.now()): Promise<void> {
+  const waits = await Promise.all(gates.map((g) => g.limiter.retryAfter(g.key, now)));
+  const refused = waits.findIndex((w) => w > 0);
+  if (refused >= 0) throw refusal(gates[refused], waits[refused]);
+}
 
-  /** The charged attempt has just failed: the delay counts from now, not from when it began. */
-  failed(key: string, now = Date.now()): void {
-    this.apply({ op: 'failed', key, now });
-    this.onChange?.({ op: 'failed', key, now });
-  }
-
-  refund(key: string): void {
-    const now = Date.now();
-    this.apply({ op: 'refund', key, now });
-    this.onChange?.({ op: 'refund', key, now });
-  }
-
-  reset(key: string): void {
-    const now = Date.now();
-    this.apply({ op: 'reset', key, now });
-    this.onChange?.({ op: 'reset', key, now });
-  }
-
-  apply({ op, key, now }: LimiterChange): void {
-    if (op === 'charge') {
-      const s = this.current(key, now) ?? { failures: 0, last: now };
-      this.state.set(key, { failures: s.failures + 1, last: now });
-      if (this.state.size > MAX_KEYS) this.sweep(now);
-    } else if (op === 'failed') {
-      const s = this.state.get(key);
-      if (s) s.last = now;
-    } else if (op === 'refund') {
-      const s = this.state.get(key);
-      if (!s) return;
-      if (s.failures <= 1) this.state.delete(key);
-      else s.failures--;
-    } else {
-      this.state.delete(key);
-    }
-  }
-
-  private current(key: string, now: number) {
-    const s = this.state.get(key);
-    if (s && now - s.last > this.policy.windowMs) {
-      this.state.delete(key);
-      return undefined;
-    }
-    return s;
-  }
-
-  private sweep(now: number): void {
-    for (const [key, s] of this.state) if (now - s.last > this.policy.windowMs) this.state.delete(key);
-    for (const key of this.state.keys()) {
-      if (this.state.size <= MAX_KEYS) break;
-      this.state.delete(key);
-    }
-  }
+/** Counts one failure on every gate (as far as its limit goes). */
+export async function countFailure(gates: Gate[], now = Date.now()): Promise<void> {
+  await Promise.all(gates.map((g) => g.limiter.take(g.key, now)));
 }

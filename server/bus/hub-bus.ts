@@ -3,7 +3,6 @@
 // One hub alone (no --bus) uses the in-process bus below, where there is no elsewhere; several hubs
 // use NATS (nats-bus.ts). Chosen once, in startHub.
 import type { DashboardEvent, HubUser, Result } from '../../shared';
-import type { MirroredLimiter } from '../auth/rate-limit';
 import type { BasicCredentials } from '../relay/basic-auth';
 import type { RelayProtection } from '../relay/relay-tls';
 
@@ -74,8 +73,6 @@ export interface HubBus {
    * hub holds the device or none answers within `timeoutMs`.
    */
   streamElsewhere(req: StreamRequest, timeoutMs: number): Promise<boolean>;
-  /** Keeps the limiter of this name in step with the same limiter on every other hub. */
-  shareLimiter(name: string, limiter: MirroredLimiter): void;
   close(): Promise<void>;
 }
 
@@ -92,7 +89,6 @@ export function inProcessBus(): HubBus {
     announceShare: () => undefined,
     announceShareClosed: () => undefined,
     streamElsewhere: async () => false,
-    shareLimiter: () => undefined,
     close: async () => undefined,
   };
 }

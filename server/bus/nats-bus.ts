@@ -4,8 +4,6 @@
 // - `lattice.events` — dashboard events with their user; every hub hands them to its own dashboards.
 // - `lattice.presence` — a hub took or lost a device's socket. Taking it (with the time) tells a hub
 //   holding an older socket of the same device to close it: one live connection per device.
-// - `lattice.limits` — each change to a login, registration, pairing or refresh limiter, applied by
-//   every other hub to its own: attempts spread over the hubs are limited as if there were one.
 // - `lattice.device.<id>.stream` — request/reply, like commands: a visitor reached another hub than
 //   the one holding the device; the holder has the agent dial a stream to the visitor's hub.
 // - `lattice.relay.shares` — a share opened or ended, so every hub listens on every live share's
@@ -26,7 +24,6 @@ import {
 import type { Logger } from 'pino';
 import type { DashboardEvent, Result } from '../../shared';
 import { parseBusUrl } from './bus-url';
-import type { LimiterChange, MirroredLimiter } from '../auth/rate-limit';
 import type { BusHandlers, HubBus, RelayShareNotice, RemoteCommand, StreamRequest } from './hub-bus';
 
 const HUB_BEAT_MS = 2_000;
@@ -44,11 +41,6 @@ interface PresenceMessage {
   online: boolean;
   /** When this hub's socket of the device opened (ms since epoch): the newer socket wins. */
   since: number;
-}
-interface LimitMessage {
-  from: string;
-  name: string;
-  change: LimiterChange;
 }
 interface HubBeat {
   hubId: string;
@@ -100,7 +92,6 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
   const remote = new Map<string, { hubId: string; since: number }>();
   const hubSeen = new Map<string, number>();
   const deviceSubs = new Map<string, Subscription>();
-  const limiters = new Map<string, MirroredLimiter>();
   let handlers: BusHandlers | undefined;
   const subs: Subscription[] = [];
   let beat: NodeJS.Timeout | undefined;
@@ -286,22 +277,6 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
         log.warn({ err }, 'command over the bus failed');
         return failure('device_offline', `Device "${req.device.name}" could not be reached: ${String(err)}`);
       }
-    },
-    shareLimiter(name, limiter) {
-      if (limiters.size === 0) {
-        subs.push(
-          nc.subscribe('lattice.limits', {
-            callback: (err, msg) => {
-              if (err) return;
-              const m = jc.decode(msg.data) as LimitMessage;
-              if (m.from !== hubId) limiters.get(m.name)?.apply(m.change);
-            },
-          }),
-        );
-      }
-      limiters.set(name, limiter);
-      limiter.onChange = (change) =>
-        publish('lattice.limits', { from: hubId, name, change } satisfies LimitMessage);
     },
     async close() {
       if (beat) clearInterval(beat);

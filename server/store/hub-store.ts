@@ -140,7 +140,46 @@ export interface CommandQueueStore {
   expireCommands(now: string): Promise<QueuedCommandRow[]>;
 }
 
-export interface HubStore extends RelayAssignmentStore, InventoryStore, CommandQueueStore {
+/**
+ * One attempt limit as the store counts it (built by server/auth/rate-limit.ts). `window`: at most
+ * `max` attempts in a window of `windowMs` that begins with the first. `delay`: `free` attempts, then
+ * each further one waits `baseMs` × 2^(attempts − free) (at most `maxDelayMs`) after the latest;
+ * forgotten `windowMs` after the latest.
+ */
+export type RateLimitRule =
+  | { kind: 'window'; name: string; max: number; windowMs: number }
+  | { kind: 'delay'; name: string; free: number; baseMs: number; maxDelayMs: number; windowMs: number };
+
+/** The counts of one limiter's key (table rate_limits); times in ms since the epoch. */
+export interface RateLimitRow {
+  attempts: number;
+  lastMs: number;
+  expiresMs: number;
+}
+
+/**
+ * The attempt counters of the hub's limits (server/auth/rate-limit.ts), shared by every hub on the
+ * database. The check and the count are one statement, so of two hubs racing for the last allowed
+ * attempt only one gets it.
+ */
+export interface RateLimitStore {
+  /** Counts one attempt when the rule lets `key` try at `nowMs`: undefined; else the row that refused it. */
+  chargeRateLimit(rule: RateLimitRule, key: string, nowMs: number): Promise<RateLimitRow | undefined>;
+  rateLimit(name: string, key: string): Promise<RateLimitRow | undefined>;
+  /** Takes one counted attempt back (it succeeded, or was never evaluated). */
+  refundRateLimit(name: string, key: string): Promise<void>;
+  /** The counted attempt has just failed: a delay rule's wait counts from `nowMs`. */
+  failedRateLimit(rule: RateLimitRule, key: string, nowMs: number): Promise<void>;
+  clearRateLimit(name: string, key: string): Promise<void>;
+  /** Deletes expired rows and rows refunded to nothing; returns how many. */
+  pruneRateLimits(nowMs: number): Promise<number>;
+}
+
+export interface HubStore
+  extends RelayAssignmentStore,
+    InventoryStore,
+    CommandQueueStore,
+    RateLimitStore {
   createUser(user: { id: string; email: string; passwordHash: string }): Promise<UserRow | 'email_taken'>;
   userByEmail(email: string): Promise<UserRow | undefined>;
   userById(id: string): Promise<UserRow | undefined>;

@@ -8,6 +8,7 @@ import type { AuditEntry, HubStore } from './hub-store';
 import { loadMigrations, type Migration } from './migrate';
 import { describeDatabase, parseDatabaseUrl } from './database-url';
 import { migratePostgres } from './pg-migrate';
+import { positional, rateLimitStore } from './rate-limit-sql';
 import {
   toAssignment,
   toDevice,
@@ -70,8 +71,15 @@ export async function openPostgresStore(
     }
   };
 
-  // Housekeeping at open, as the SQLite store does: expired codes and tokens, old idempotency records.
+  const rateLimits = rateLimitStore(async (sql, params) => {
+    const { text, values } = positional(sql, params);
+    return (await pool.query(text, values)).rows as Record<string, unknown>[];
+  });
+
+  // Housekeeping at open, as the SQLite store does: expired codes, tokens and attempt counts, old
+  // idempotency records.
   const startedAt = now();
+  await rateLimits.pruneRateLimits(Date.now());
   await run('DELETE FROM refresh_tokens WHERE expires_at < $1', [startedAt]);
   await run('DELETE FROM pairing_codes WHERE expires_at < $1', [startedAt]);
   await run('DELETE FROM command_results WHERE created_at < $1', [
@@ -80,6 +88,7 @@ export async function openPostgresStore(
 
   let closed: Promise<void> | undefined;
   const store: HubStore = {
+    ...rateLimits,
     async createUser(user) {
       try {
         const r = await one<UserRecord>(

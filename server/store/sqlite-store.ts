@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import type { Result } from '../../shared';
 import type { AuditEntry, HubStore, StoredCommandResult } from './hub-store';
 import { loadMigrations, migrate, type Migration } from './migrate';
+import { rateLimitStore, type NamedQuery } from './rate-limit-sql';
 import { sqliteInventoryStore } from './sqlite-inventory';
 import {
   toAssignment,
@@ -119,8 +120,21 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     >('SELECT * FROM audit_log WHERE user_id = ? ORDER BY seq DESC LIMIT ?'),
   };
 
-  // Housekeeping at open: expired codes and tokens, and idempotency records older than a day.
+  // The rate_limits statements (rate-limit-sql.ts), prepared once each.
+  const prepared = new Map<string, Database.Statement>();
+  const named: NamedQuery = async (sql, params) => {
+    let stmt = prepared.get(sql);
+    if (!stmt) prepared.set(sql, (stmt = db.prepare(sql)));
+    if (stmt.reader) return stmt.all(params) as Record<string, unknown>[];
+    stmt.run(params);
+    return [];
+  };
+  const rateLimits = rateLimitStore(named);
+
+  // Housekeeping at open: expired codes, tokens and attempt counts, and idempotency records older
+  // than a day.
   const startedAt = now();
+  void rateLimits.pruneRateLimits(Date.now());
   q.pruneRefresh.run(startedAt);
   q.pruneCodes.run(startedAt);
   q.pruneResults.run(new Date(Date.now() - 24 * 3600_000).toISOString());
@@ -158,6 +172,7 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
 
   const store: HubStore = {
     ...sqliteInventoryStore(db),
+    ...rateLimits,
     async createUser(user) {
       try {
         q.insertUser.run(user.id, user.email, user.passwordHash, now());

@@ -1,12 +1,19 @@
-// The parts of the hub's abuse limits, alone: attempt limiters, the password-hash pool, the client
+// The parts of the hub's abuse limits, alone: attempt limiters (over the hub store of this run,
+// SQLite or — with LATTICE_HUB_DATABASE=postgres — PostgreSQL), the password-hash pool, the client
 // address behind trusted proxies, the sampled protocol-violation log, the connection caps' defaults
 // and the `lattice hub` flags. The integration tests (hub-abuse.test.ts) run them in a real hub.
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import pino from 'pino';
 import { HashPool, HashPoolBusyError } from '../../server/auth/hash-pool';
-import { DelayLimiter, RateLimitedError, WindowLimiter } from '../../server/auth/rate-limit';
+import {
+  admit,
+  delayLimiter,
+  RateLimitedError,
+  windowLimiter,
+  type Gate,
+} from '../../server/auth/rate-limit';
 import { clientAddress } from '../../server/http/client-address';
 import { defaultMaxConnections } from '../../server/http/connection-guard';
 import {
@@ -16,35 +23,100 @@ import {
   parseSeconds,
 } from '../../server/http/hardening-flags';
 import { ProtocolViolations } from '../../server/sockets/protocol-violations';
+import type { HubStore } from '../../server/store/hub-store';
+import { openTestStore, testStoreKind } from '../helpers/hub-test-store';
 
-describe('attempt limiters', () => {
-  test('WindowLimiter: max charges per window; a refund gives one back', () => {
-    const l = new WindowLimiter(3, 60_000);
+const stores: HubStore[] = [];
+const store = async () => {
+  const s = await openTestStore();
+  stores.push(s);
+  return s;
+};
+after(() => Promise.all(stores.map((s) => s.close())));
+
+describe(`attempt limiters (${testStoreKind()})`, () => {
+  test('window: max attempts per window; a refused one counts nothing; a refund gives one back', async () => {
+    const l = windowLimiter(await store(), 'test', { max: 3, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) {
-      assert.equal(l.retryAfter('a', 1000), 0);
-      l.charge('a', 1000);
+      assert.equal(await l.retryAfter('a', 1000), 0);
+      assert.equal(await l.take('a', 1000), 0);
     }
-    assert.equal(l.retryAfter('a', 1000), 60);
-    assert.equal(l.retryAfter('b', 1000), 0, 'keys are separate');
-    l.refund('a');
-    assert.equal(l.retryAfter('a', 1000), 0);
-    l.charge('a', 1000);
-    assert.equal(l.retryAfter('a', 61_001), 0, 'old charges leave the window');
+    assert.equal(await l.retryAfter('a', 1000), 60);
+    assert.equal(await l.take('a', 30_000), 31, 'refused until the window ends');
+    assert.equal(await l.retryAfter('b', 1000), 0, 'keys are separate');
+    await l.refund('a');
+    assert.equal(await l.retryAfter('a', 1000), 0);
+    assert.equal(await l.take('a', 1000), 0);
+    assert.equal(await l.take('a', 1000), 60);
+    assert.equal(await l.retryAfter('a', 61_001), 0, 'old attempts leave the window');
+    assert.equal(await l.take('a', 61_001), 0, 'and a new window begins');
+    assert.equal(await l.retryAfter('a', 61_001), 0);
   });
 
-  test('DelayLimiter: free failures, then a doubling delay that stops at the cap', () => {
-    const l = new DelayLimiter({ free: 2, baseMs: 1000, maxDelayMs: 8000, windowMs: 3_600_000 });
-    let now = 0;
+  test('delay: free failures, then a doubling delay that stops at the cap', async () => {
+    const l = delayLimiter(await store(), 'acct', {
+      free: 2,
+      baseMs: 1000,
+      maxDelayMs: 8000,
+      windowMs: 3_600_000,
+    });
+    let now = 1_000_000;
     const waits: number[] = [];
     for (let i = 0; i < 7; i++) {
-      waits.push(l.retryAfter('acct', now));
+      waits.push(await l.retryAfter('acct', now));
       now += waits[i] * 1000;
-      l.charge('acct', now);
-      l.failed('acct', now);
+      assert.equal(await l.take('acct', now), 0, `attempt ${i + 1} is let through after its wait`);
+      if (i >= 1) assert.ok((await l.take('acct', now)) > 0, 'the next one at once is refused');
+      await l.failed('acct', now);
     }
     assert.deepEqual(waits, [0, 0, 1, 2, 4, 8, 8]);
-    l.reset('acct');
-    assert.equal(l.retryAfter('acct', now), 0, 'a success wipes the slate');
+    await l.reset('acct');
+    assert.equal(await l.retryAfter('acct', now), 0, 'a success wipes the slate');
+    assert.equal(await l.retryAfter('acct', now + 3_600_001), 0);
+  });
+
+  test('the counts outlive the store: a store opened again on the same database still refuses', async () => {
+    const s = await store();
+    const rule = { max: 1, windowMs: 60_000 };
+    assert.equal(await windowLimiter(s, 'again', rule).take('x', 5000), 0);
+    // Another limiter object of the same name (as after a restart, or on another hub) sees the count.
+    assert.equal(await windowLimiter(s, 'again', rule).take('x', 5000), 60);
+    assert.equal(await windowLimiter(s, 'other', rule).take('x', 5000), 0, 'names are separate');
+  });
+
+  test('admit counts on every gate or on none: a refused gate takes the others back', async () => {
+    const s = await store();
+    const perAddress = windowLimiter(s, 'address', { max: 1, windowMs: 60_000 });
+    const global = windowLimiter(s, 'global', { max: 1, windowMs: 60_000 });
+    const gates = (ip: string): Gate[] => [
+      { limiter: perAddress, key: ip, status: 429, message: 'Too many from this address' },
+      { limiter: global, key: '*', status: 503, message: 'The hub is refusing' },
+    ];
+    const refund = await admit(gates('10.0.0.1'), 1000);
+    await assert.rejects(admit(gates('10.0.0.2'), 1000), (err: unknown) => {
+      assert.ok(err instanceof RateLimitedError);
+      assert.equal(err.httpStatus, 503);
+      assert.equal(err.retryAfterSeconds, 60);
+      assert.equal(err.message, 'The hub is refusing; try again in 60 s');
+      return true;
+    });
+    assert.equal(await perAddress.retryAfter('10.0.0.2', 1000), 0, 'the refused attempt was taken back');
+    await refund();
+    assert.equal(await global.retryAfter('*', 1000), 0, 'a refund gives the attempt back');
+    await (await admit(gates('10.0.0.2'), 1000))();
+  });
+
+  test('expired counts and counts refunded to nothing are pruned', async () => {
+    const s = await store();
+    const l = windowLimiter(s, 'prune', { max: 2, windowMs: 1000 });
+    await l.take('old', 0);
+    await l.take('kept', 500);
+    await l.take('refunded', 500);
+    await l.refund('refunded');
+    assert.equal(await s.pruneRateLimits(1200), 2);
+    assert.equal(await l.retryAfter('kept', 1200), 0);
+    await l.take('kept', 1200);
+    assert.equal(await l.retryAfter('kept', 1200), 1, 'the kept count still counts');
   });
 
   test('RateLimitedError says 429 for one caller, 503 for the whole hub', () => {
