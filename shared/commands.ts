@@ -64,6 +64,8 @@ export const COMMANDS = {
       hubUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
       code: z.string().min(4).max(64),
       name: z.string().min(1).max(64).optional(),
+      /** PEM of the private CA the hub's certificate comes from (its `/api/relay-ca.pem`); checked by the agent. */
+      hubCaPem: z.string().min(1).max(65_536).optional(),
     }),
     result: z.object({ deviceId: z.string(), hubUrl: z.string() }),
     localOnly: true,

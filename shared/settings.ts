@@ -51,6 +51,8 @@ export const Settings = z.object({
     url: z.string().nullable(),
     deviceId: z.string().nullable(),
     connected: z.boolean(),
+    /** The hub is trusted through a private CA given at pairing (`lattice pair --hub-ca`). */
+    privateCa: z.boolean().optional(),
   }),
 });
 export type Settings = z.infer<typeof Settings>;

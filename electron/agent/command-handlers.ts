@@ -9,6 +9,7 @@ import type { Engine } from './docker/engine';
 import type { EventBus } from './event-bus';
 import type { HubConnection } from './hub-connection';
 import type { HubInventory } from './hub-inventory';
+import { parseHubCa } from './hub-ca';
 import { pairWithHub } from './hub-link';
 import { checkDeploy } from './policy';
 import type { SettingsService } from './settings-service';
@@ -90,12 +91,24 @@ export function createCommandHandlers(deps: CommandHandlerDeps): Handlers {
       return changed;
     },
     'system.info': async () => deps.systemInfo(),
-    'hub.pair': async ({ hubUrl, code, name }) => {
-      const paired = await pairWithHub({ hubUrl, code, name: name ?? hostname() });
+    'hub.pair': async ({ hubUrl, code, name, hubCaPem }) => {
+      // A bad CA is refused before the hub is asked, so nothing changes (the code stays unused).
+      const caPem = hubCaPem === undefined ? undefined : parseHubCa(hubCaPem);
+      const paired = await pairWithHub({
+        hubUrl,
+        code,
+        name: name ?? hostname(),
+        ...(caPem ? { caPem } : {}),
+      });
       await hub.stop();
-      settings.setHub({ url: hubUrl, deviceId: paired.deviceId, deviceToken: paired.deviceToken });
-      logger.info({ hubUrl, deviceId: paired.deviceId }, 'paired with the hub');
-      hub.start(hubUrl, paired.deviceToken);
+      settings.setHub({
+        url: hubUrl,
+        deviceId: paired.deviceId,
+        deviceToken: paired.deviceToken,
+        ...(caPem ? { caPem } : {}),
+      });
+      logger.info({ hubUrl, deviceId: paired.deviceId, privateCa: Boolean(caPem) }, 'paired with the hub');
+      hub.start(hubUrl, paired.deviceToken, caPem);
       return { deviceId: paired.deviceId, hubUrl };
     },
     'hub.unpair': async () => {

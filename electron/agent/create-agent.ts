@@ -165,7 +165,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     inventory.start();
     const paired = settings.hub();
     const hubUrl = opts.hubUrl ?? paired.url;
-    if (hubUrl && paired.deviceToken) hub.start(hubUrl, paired.deviceToken);
+    if (hubUrl && paired.deviceToken) hub.start(hubUrl, paired.deviceToken, paired.caPem);
     shares
       .reopenAll()
       .catch((err) => logger.warn({ err: (err as Error).message }, 'could not re-open shares'));

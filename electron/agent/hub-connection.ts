@@ -35,12 +35,16 @@ export class HubConnection {
     return () => this.listeners.delete(listener);
   }
 
-  /** Dials the hub with this device token, replacing nothing: call `stop()` first when re-pairing. */
-  start(hubUrl: string, deviceToken: string): void {
+  /**
+   * Dials the hub with this device token, replacing nothing: call `stop()` first when re-pairing.
+   * `caPem`: the hub's private CA given at pairing, trusted for the link and the relay streams.
+   */
+  start(hubUrl: string, deviceToken: string, caPem?: string): void {
     const { bus, dispatch, logger } = this.deps;
     const link = new HubLink({
       hubUrl,
       deviceToken,
+      ...(caPem ? { caPem } : {}),
       name: hostname(),
       dispatch,
       onEvent: (listener) => bus.on(listener),

@@ -1,7 +1,10 @@
 // The agent's side of the hub: pairing (one HTTP call) and the control WebSocket it dials out to.
 // The agent never listens on the network; the hub relays dashboard commands down this socket and the
 // agent's events go up it. Reconnects with full-jitter exponential backoff and watches the hub's
-// pings so a silently dead link (NAT timeout, sleep) is noticed and redialled.
+// pings so a silently dead link (NAT timeout, sleep) is noticed and redialled. A hub on a private CA
+// is trusted only when the owner gave that CA at pairing (hub-ca.ts); verification is never off.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -17,6 +20,7 @@ import {
   type ErrorBody,
 } from '../../shared';
 import { LATTICE_VERSION } from '../../shared/version';
+import { HUB_CA_FIELD, hubTlsCa, untrustedCertificateCode } from './hub-ca';
 
 /** Joins `path` onto the hub URL, keeping a base path the hub may be mounted under. */
 function hubEndpoint(hubUrl: string, path: string, ws: boolean): URL {
@@ -38,30 +42,91 @@ function hubEndpoint(hubUrl: string, path: string, ws: boolean): URL {
   return url;
 }
 
-/** Redeems a pairing code shown in the dashboard; the device token it returns is this computer's credential. */
+/** Where the hub hands out its private CA (`lattice hub --tls-ca`), for the owner to download. */
+export function hubCaUrl(hubUrl: string): string {
+  return hubEndpoint(hubUrl, '/api/relay-ca.pem', false).toString();
+}
+
+/** What to tell the owner when the hub's certificate is signed by no CA this agent trusts. */
+function untrustedHubError(hubUrl: string, verdict: string, caGiven: boolean): LatticeError {
+  const origin = new URL(hubUrl).origin;
+  const fetchCa = `Download the hub's CA from ${hubCaUrl(hubUrl)} (check with whoever runs the hub that it is theirs)`;
+  return new LatticeError(
+    'invalid_argument',
+    caGiven
+      ? `The hub's certificate at ${origin} is not trusted: it was not issued by the Hub CA certificate given (${verdict}). ${fetchCa} and pair again with it.`
+      : `The hub's certificate at ${origin} is not trusted by this computer (${verdict}): it comes from a private CA. ${fetchCa}, then pair again with it: \`lattice pair --hub-ca ca.pem …\`, or in the console's Settings → Pair, the field "Hub CA certificate (PEM)".`,
+    HUB_CA_FIELD,
+  );
+}
+
+/** One JSON POST over node:http(s), which (unlike the global fetch) takes a `ca` for this request only. */
+function postJson(
+  url: URL,
+  body: unknown,
+  ca: string[] | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; statusText: string; body: unknown }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(ca && url.protocol === 'https:' ? { ca } : {}),
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_MESSAGE_BYTES) return void res.destroy(new Error('the answer is too large'));
+          chunks.push(chunk);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * Redeems a pairing code shown in the dashboard; the device token it returns is this computer's
+ * credential. `caPem` (already checked by parseHubCa) is trusted for this request besides the roots.
+ */
 export async function pairWithHub(opts: {
   hubUrl: string;
   code: string;
   name: string;
+  caPem?: string;
 }): Promise<{ deviceId: string; deviceToken: string }> {
   const url = hubEndpoint(opts.hubUrl, '/api/devices/pair', false);
-  let res: Response;
+  let res: { status: number; statusText: string; body: unknown };
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code: opts.code, name: opts.name }),
-      signal: AbortSignal.timeout(15_000),
-    });
+    res = await postJson(url, { code: opts.code, name: opts.name }, hubTlsCa(opts.caPem), 15_000);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new LatticeError(
-      'internal',
-      `Cannot reach the hub at ${opts.hubUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
-    );
+    const verdict = untrustedCertificateCode(err);
+    if (verdict) throw untrustedHubError(opts.hubUrl, verdict, Boolean(opts.caPem));
+    const e = err as { code?: string; message?: string; name?: string };
+    const why =
+      e.name === 'TimeoutError' || e.name === 'AbortError' ? 'no answer in 15 s' : (e.code ?? e.message);
+    throw new LatticeError('internal', `Cannot reach the hub at ${opts.hubUrl}: ${why}`);
   }
-  const body = (await res.json().catch(() => undefined)) as { error?: ErrorBody } | undefined;
-  if (!res.ok) {
+  const body = res.body as { error?: ErrorBody } | undefined;
+  if (res.status < 200 || res.status > 299) {
     const hubError = body?.error;
     if (res.status === 400 || res.status === 401 || res.status === 404 || res.status === 410) {
       throw new LatticeError(
@@ -92,6 +157,8 @@ export interface HubLinkOptions {
   hubUrl: string;
   deviceToken: string;
   name: string;
+  /** The hub's private CA given at pairing (PEM, checked by parseHubCa), trusted besides the roots. */
+  caPem?: string;
   dispatch: Dispatch;
   onEvent: (l: (e: AgentEvent) => void) => () => void;
   logger: Logger;
@@ -125,8 +192,12 @@ export class HubLink {
   private readonly silenceMs: number;
   private readonly baseMs: number;
   private readonly capMs: number;
+  private readonly tlsCa: string[] | undefined;
+  /** The last untrusted-certificate verdict logged, so a redial loop says it once, not every time. */
+  private untrustedLogged: string | undefined;
 
   constructor(private readonly opts: HubLinkOptions) {
+    this.tlsCa = hubTlsCa(opts.caPem);
     this.silenceMs = opts.silenceTimeoutMs ?? 60_000;
     this.baseMs = opts.backoffBaseMs ?? 500;
     this.capMs = opts.backoffCapMs ?? 30_000;
@@ -145,6 +216,11 @@ export class HubLink {
 
   get deviceToken(): string {
     return this.opts.deviceToken;
+  }
+
+  /** The `ca` for TLS to this hub (roots + the private CA given at pairing), undefined for Node's defaults. */
+  get trustedCa(): string[] | undefined {
+    return this.tlsCa;
   }
 
   start(): void {
@@ -235,6 +311,7 @@ export class HubLink {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 15_000,
+      ...(this.tlsCa ? { ca: this.tlsCa } : {}),
     });
     this.ws = ws;
     let refused = false;
@@ -256,6 +333,7 @@ export class HubLink {
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.attempt = 0;
+      this.untrustedLogged = undefined;
       this.armSilence(ws);
       this.opts.logger.info({ hub: this.opts.hubUrl }, 'connected to hub');
       this.send({ type: 'hello', agentVersion: LATTICE_VERSION, name: this.opts.name });
@@ -268,6 +346,15 @@ export class HubLink {
       this.handle(data.toString());
     });
     ws.on('error', (err) => {
+      const verdict = untrustedCertificateCode(err);
+      if (verdict && this.untrustedLogged !== verdict) {
+        this.untrustedLogged = verdict;
+        this.opts.logger.error(
+          { hub: this.opts.hubUrl, verdict, privateCa: Boolean(this.opts.caPem) },
+          `The hub's certificate is not trusted${this.opts.caPem ? ' with the Hub CA certificate given at pairing' : ''}: pair again with its CA (\`lattice pair --hub-ca ca.pem\`, downloadable at ${hubCaUrl(this.opts.hubUrl)}). Retrying.`,
+        );
+        return;
+      }
       this.opts.logger.debug({ err: err.message, hub: this.opts.hubUrl }, 'hub link error');
     });
     ws.on('close', (code, reason) => {

@@ -1,5 +1,6 @@
 // Settings in SQLite. Secrets among them (the ngrok token, the hub device token) are sealed in the
-// secrets table and never leave the agent: the view only says whether ngrok is configured.
+// secrets table and never leave the agent: the view only says whether ngrok is configured. The hub's
+// private CA (public data, not sealed) is kept next to the hub URL, so unpairing clears both.
 import { randomBytes } from 'node:crypto';
 import type { Settings, SettingsPatch } from '../../shared';
 import type { Store } from './store';
@@ -69,7 +70,12 @@ export class SettingsService {
       ...this.plain(),
       ngrokConfigured: this.store.secrets.get(NGROK) !== undefined,
       dataDir: this.dataDir,
-      hub: { url: hub.url, deviceId: hub.deviceId, connected: this.hubConnected() },
+      hub: {
+        url: hub.url,
+        deviceId: hub.deviceId,
+        connected: this.hubConnected(),
+        privateCa: hub.caPem !== undefined,
+      },
     };
   }
 
@@ -92,19 +98,27 @@ export class SettingsService {
     return sealed ? this.box.open(sealed, NGROK) : undefined;
   }
 
-  hub(): { url: string | null; deviceId: string | null; deviceToken: string | undefined } {
+  /** The paired hub; `caPem` is the private CA given at pairing (undefined: the hub uses public roots). */
+  hub(): {
+    url: string | null;
+    deviceId: string | null;
+    deviceToken: string | undefined;
+    caPem: string | undefined;
+  } {
     const sealed = this.store.secrets.get(DEVICE_TOKEN);
     return {
       url: this.store.settings.get<string>('hub.url') ?? null,
       deviceId: this.store.settings.get<string>('hub.deviceId') ?? null,
       deviceToken: sealed ? this.box.open(sealed, DEVICE_TOKEN) : undefined,
+      caPem: this.store.settings.get<string>('hub.caPem') ?? undefined,
     };
   }
 
-  setHub(value: { url: string; deviceId: string; deviceToken: string } | null): void {
+  setHub(value: { url: string; deviceId: string; deviceToken: string; caPem?: string } | null): void {
     this.store.transaction(() => {
       this.store.settings.set('hub.url', value?.url ?? null);
       this.store.settings.set('hub.deviceId', value?.deviceId ?? null);
+      this.store.settings.set('hub.caPem', value?.caPem ?? null);
       this.store.secrets.set(DEVICE_TOKEN, value ? this.box.seal(value.deviceToken, DEVICE_TOKEN) : null);
     });
   }

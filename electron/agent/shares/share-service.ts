@@ -558,6 +558,7 @@ export class ShareService {
       link,
       hubUrl: link.hubUrl,
       deviceToken: link.deviceToken,
+      ...(link.trustedCa ? { ca: link.trustedCa } : {}),
       logger: this.logger,
       replyTimeoutMs: this.opts.relayReplyTimeoutMs,
     });

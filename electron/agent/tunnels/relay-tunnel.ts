@@ -31,6 +31,8 @@ export interface RelayTunnelOptions {
   link: RelayControlLink;
   hubUrl: string;
   deviceToken: string;
+  /** TLS `ca` of the stream WebSockets: HubLink.trustedCa (roots + the hub's private CA). */
+  ca?: string[];
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** How long to wait for the hub's relay.opened. Default 15 s. */
   replyTimeoutMs?: number;
@@ -333,6 +335,7 @@ export class RelayTunnelProvider implements TunnelProvider {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       ...(framesUnreadable(url) ? { generateMask: zeroMask } : {}),
     });
     const pair: StreamPair = { ws };

@@ -1,10 +1,20 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type ChangeEvent, type FormEvent } from 'react';
 import type { ErrorBody } from '../../../shared';
 import { useApi } from '../api/api-context';
 import { useLattice } from '../store/store';
 import { ErrorNote } from './ErrorNote';
 import { DockerEngineSettings } from './DockerEngineSettings';
 import { RemoteDeploySettings } from './RemoteDeploySettings';
+
+/** Where a hub serves its private CA, from what the owner typed as the hub URL. */
+function caUrlOf(hubUrl: string): string {
+  try {
+    const url = new URL(hubUrl.trim());
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}/api/relay-ca.pem`;
+  } catch {
+    return '<hub URL>/api/relay-ca.pem';
+  }
+}
 
 function PairForm() {
   const { api } = useApi();
@@ -13,6 +23,8 @@ function PairForm() {
   const [hubUrl, setHubUrl] = useState('');
   const [code, setCode] = useState('');
   const [name, setName] = useState('');
+  /** PEM of a self-hosted hub's private CA (optional): pasted, or read from a picked file. */
+  const [hubCaPem, setHubCaPem] = useState('');
   const [error, setError] = useState<ErrorBody | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -28,10 +40,25 @@ function PairForm() {
       hubUrl: hubUrl.trim(),
       code: code.trim(),
       ...(name.trim() ? { name: name.trim() } : {}),
+      ...(hubCaPem.trim() ? { hubCaPem: hubCaPem.trim() } : {}),
     });
     setBusy(false);
     if (!res.ok) setError(res.error);
     else await reload();
+  };
+  const pickCa = async (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    e.target.value = '';
+    if (!file) return;
+    if (file.size > 65_536) {
+      setError({
+        code: 'invalid_argument',
+        field: 'hubCaPem',
+        message: `Hub CA certificate: ${file.name} is larger than 64 KiB; pick the CA's PEM file`,
+      });
+      return;
+    }
+    setHubCaPem(await file.text());
   };
   const unpair = async () => {
     const res = await api.invoke('hub.unpair', {});
@@ -43,7 +70,14 @@ function PairForm() {
     return (
       <div data-testid="hub-paired">
         <p>
-          Paired with <span className="mono">{settings.hub.url}</span> —{' '}
+          Paired with <span className="mono">{settings.hub.url}</span>
+          {settings.hub.privateCa && (
+            <span className="muted small" data-testid="hub-private-ca">
+              {' '}
+              (trusted through the private CA given at pairing)
+            </span>
+          )}{' '}
+          —{' '}
           {hubLink?.connected ? (
             <span className="badge badge-running">connected</span>
           ) : (
@@ -95,6 +129,35 @@ function PairForm() {
             autoComplete="off"
           />
         </div>
+      </div>
+      <div className={`field${error?.field === 'hubCaPem' ? ' field-invalid' : ''}`}>
+        <label htmlFor="pair-hub-ca">Hub CA certificate (PEM)</label>
+        <textarea
+          id="pair-hub-ca"
+          className="mono"
+          rows={3}
+          placeholder="-----BEGIN CERTIFICATE----- … (only for a hub whose certificate comes from a private CA)"
+          value={hubCaPem}
+          onChange={(e) => setHubCaPem(e.target.value)}
+          spellCheck={false}
+          aria-describedby="pair-hub-ca-hint"
+          data-testid="pair-hub-ca"
+        />
+        <p className="field-hint" id="pair-hub-ca-hint">
+          Optional: only for a hub whose certificate comes from a private CA, which it serves at{' '}
+          <span className="mono">{caUrlOf(hubUrl)}</span>. This computer then trusts that CA for this hub,
+          besides the public ones.
+        </p>
+        <label className="btn btn-small">
+          Choose a PEM file…
+          <input
+            type="file"
+            accept=".pem,.crt,.cer,application/x-pem-file"
+            onChange={(e) => void pickCa(e)}
+            data-testid="pair-hub-ca-file"
+            hidden
+          />
+        </label>
       </div>
       <button type="submit" className="btn btn-primary" disabled={busy} data-testid="pair-submit">
         {busy ? 'Pairing…' : 'Pair'}
