@@ -5,7 +5,7 @@
 // adopts instead of duplicating.
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { LatticeError, TEMPLATES, type Workload, type WorkloadStatus } from '../../shared';
+import { LatticeError, type Workload, type WorkloadStatus } from '../../shared';
 import {
   buildContainerOptions,
   containerName,
@@ -18,10 +18,10 @@ import type { Engine } from './docker/engine';
 import { findOwnedContainer } from './docker/owned-containers';
 import { ensureImage, imagePresent } from './docker/pull';
 import type { EventBus } from './event-bus';
-import { waitHealthy } from './health';
+import { waitHealthy, workloadHealthTarget } from './health';
 import type { SecretBox } from './secrets';
 import type { Store, WorkloadRow } from './store';
-import { hostPortsOf, openWorkloadSecrets, workloadView } from './workload-view';
+import { openWorkloadSecrets, workloadView } from './workload-view';
 
 export interface DeployPipelineDeps {
   store: Store;
@@ -113,17 +113,7 @@ export async function runDeployPipeline(initial: WorkloadRow, deps: DeployPipeli
     const row = store.workloads.byId(id)!;
     const container = found.container;
     try {
-      await waitHealthy(
-        {
-          check: TEMPLATES[row.template].health,
-          host: '127.0.0.1',
-          ports: hostPortsOf(row),
-          credentials: openWorkloadSecrets(deps.box, row).credentials,
-          isRunning: async () => (await container.inspect()).State.Running,
-        },
-        deps.healthTimeoutMs,
-        deps.signal,
-      );
+      await waitHealthy(workloadHealthTarget(row, deps.box, container), deps.healthTimeoutMs, deps.signal);
     } catch (err) {
       const tail = await recentLogText(container).catch(() => '');
       throw new LatticeError(

@@ -3,7 +3,11 @@
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import pg from 'pg';
-import type { Credentials, HealthCheck } from '../../shared';
+import type Docker from 'dockerode';
+import { TEMPLATES, type Credentials, type HealthCheck } from '../../shared';
+import type { SecretBox } from './secrets';
+import type { WorkloadRow } from './store';
+import { hostPortsOf, openWorkloadSecrets } from './workload-view';
 
 export interface HealthTarget {
   check: HealthCheck;
@@ -12,6 +16,21 @@ export interface HealthTarget {
   credentials: Credentials;
   /** Whether the container still runs; a container that exited fails the check at once. */
   isRunning: () => Promise<boolean>;
+}
+
+/** A workload's readiness check on its host ports, with its own credentials (deploy, start, restart). */
+export function workloadHealthTarget(
+  row: WorkloadRow,
+  box: SecretBox,
+  container: Pick<Docker.Container, 'inspect'>,
+): HealthTarget {
+  return {
+    check: TEMPLATES[row.template].health,
+    host: '127.0.0.1',
+    ports: hostPortsOf(row),
+    credentials: openWorkloadSecrets(box, row).credentials,
+    isRunning: async () => (await container.inspect()).State.Running,
+  };
 }
 
 const FAST_POLL_MS = 100;

@@ -27,7 +27,7 @@ import {
 } from './docker/owned-containers';
 import { planDeploy } from './deploy-plan';
 import { runDeployPipeline, type WorkloadTlsHooks } from './deploy-pipeline';
-import { waitHealthy } from './health';
+import { waitHealthy, workloadHealthTarget } from './health';
 import type { EventBus } from './event-bus';
 import type { SecretBox } from './secrets';
 import type { Store, WorkloadRow } from './store';
@@ -403,13 +403,7 @@ export class WorkloadService {
   private async waitReady(row: WorkloadRow, container: Docker.Container, action: 'start' | 'restart') {
     try {
       await waitHealthy(
-        {
-          check: TEMPLATES[row.template].health,
-          host: '127.0.0.1',
-          ports: hostPortsOf(row),
-          credentials: openWorkloadSecrets(this.box, row).credentials,
-          isRunning: async () => (await container.inspect()).State.Running,
-        },
+        workloadHealthTarget(row, this.box, container),
         this.healthTimeoutMs,
         this.abort.signal,
       );
