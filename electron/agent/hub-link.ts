@@ -55,7 +55,7 @@ function untrustedHubError(hubUrl: string, verdict: string, caGiven: boolean): L
     'invalid_argument',
     caGiven
       ? `The hub's certificate at ${origin} is not trusted: it was not issued by the Hub CA certificate given (${verdict}). ${fetchCa} and pair again with it.`
-      : `The hub's certificate at ${origin} is not trusted by this computer (${verdict}): it comes from a private CA. ${fetchCa}, then pair again with it: \`lattice pair --hub-ca ca.pem …\`, or in the console's Settings → Pair, the field "Hub CA certificate (PEM)".`,
+      : `The hub's certificate at ${origin} is not trusted by this computer (${verdict}): it was issued by a CA this computer does not know, such as a self-hosted hub's private CA. ${fetchCa}, then pair again with it: \`lattice pair --hub-ca ca.pem …\`, or in the console's Settings → Pair, the field "Hub CA certificate (PEM)".`,
     HUB_CA_FIELD,
   );
 }
