@@ -1,8 +1,7 @@
 // The client side of bench/hub's memory measurement, in its own process (the open-file limit of 20,000
-// cannot hold 10,000 sockets on both ends in one process): pairs devices with a hub, opens idle
-// authenticated agent connections (or bare ones), and closes them again.
+// cannot hold 10,000 sockets on both ends in one process): opens idle authenticated agent connections
+// with the device tokens it is given (or bare ones), and closes them again.
 import WebSocket from 'ws';
-import { api, registerUser } from '../../test/integration/hub-fixtures';
 import { childMain } from './child';
 
 const sockets: WebSocket[] = [];
@@ -17,32 +16,12 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<void>):
   );
 }
 
-let tokens: string[] = [];
-
-async function pairDevices(args: Record<string, unknown>): Promise<{ seconds: number }> {
-  const hub = { url: args.url as string };
-  const count = args.count as number;
-  const started = performance.now();
-  const user = await registerUser(hub);
-  tokens = new Array<string>(count);
-  await pool(count, 16, async (i) => {
-    const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', {
-      token: user.accessToken,
-    });
-    const paired = await api<{ deviceToken: string }>(hub, 'POST', '/api/devices/pair', {
-      body: { code: code.body.code, name: `idle-${i}` },
-    });
-    if (paired.status !== 201)
-      throw new Error(`pairing device ${i}: ${paired.status} ${JSON.stringify(paired.body)}`);
-    tokens[i] = paired.body.deviceToken;
-  });
-  return { seconds: (performance.now() - started) / 1000 };
-}
-
 async function openSockets(args: Record<string, unknown>): Promise<{ seconds: number }> {
   const url = (args.url as string).replace(/^http/, 'ws');
   const count = args.count as number;
-  const asAgents = args.asAgents as boolean;
+  const tokens = (args.tokens as string[] | undefined) ?? [];
+  const asAgents = tokens.length > 0;
+  if (asAgents && tokens.length < count) throw new Error(`${count} sockets but ${tokens.length} tokens`);
   const started = performance.now();
   await pool(count, 64, async (i) => {
     const ws = new WebSocket(asAgents ? `${url}/agent` : url, {
@@ -69,6 +48,6 @@ async function closeSockets(): Promise<{ stillOpen: number }> {
 
 childMain(async () => ({
   ready: {},
-  handlers: { pairDevices, openSockets, closeSockets },
+  handlers: { openSockets, closeSockets },
   close: () => void closeSockets(),
 }));
