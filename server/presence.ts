@@ -15,8 +15,7 @@ export interface PendingCommand {
 }
 
 export class AgentConnection {
-  /** Commands sent on this socket and not answered yet, by command id. */
-  readonly pending = new Map<string, PendingCommand>();
+  private commands: Map<string, PendingCommand> | undefined = undefined;
 
   constructor(
     readonly deviceId: string,
@@ -24,6 +23,14 @@ export class AgentConnection {
     readonly ws: WebSocket,
     private readonly maxBufferedBytes: number,
   ) {}
+
+  /**
+   * Commands sent on this socket and not answered yet, by command id. Made on first use: most of the
+   * thousands of idle agents a hub holds never get a command, and an empty Map is a few hundred bytes.
+   */
+  get pending(): Map<string, PendingCommand> {
+    return (this.commands ??= new Map());
+  }
 
   send(msg: HubToAgent): boolean {
     return sendBounded(this.ws, JSON.stringify(msg), this.maxBufferedBytes);

@@ -65,8 +65,14 @@ export class ConnectionGuard {
   readonly limits: ConnectionLimits;
   private readonly perAddress = new Map<string, number>();
   private readonly upgradesPerAddress = new Map<string, number>();
-  /** Sockets that have not started a request yet, with their idle-timeout handler. */
-  private readonly fresh = new WeakMap<Socket, () => void>();
+  /** Sockets that have not started a request yet. */
+  private readonly fresh = new WeakSet<Socket>();
+  /** The address each accepted socket counts against, and the one its WebSocket counts against. */
+  private readonly addressOf = new WeakMap<Duplex, string>();
+  private readonly upgradeAddressOf = new WeakMap<Duplex, string>();
+  // Shared listeners (an emitter calls them with itself as `this`) instead of closures per socket:
+  // a hub holds thousands of idle agent sockets.
+  private readonly onClose: (this: Duplex) => void;
   private open = 0;
   private refused = { perAddress: 0, upgrades: 0, total: 0 };
   private lastRefusalLog = 0;
@@ -80,6 +86,10 @@ export class ConnectionGuard {
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`connection limit ${name} must be ≥ 1`);
     }
+    const closed = (socket: Duplex) => this.closed(socket);
+    this.onClose = function () {
+      closed(this);
+    };
   }
 
   /** Installs the limits on the hub's server (HTTP or HTTPS). */
@@ -120,7 +130,10 @@ export class ConnectionGuard {
       return false;
     }
     this.upgradesPerAddress.set(address, count + 1);
-    socket.once('close', () => decrement(this.upgradesPerAddress, address));
+    this.upgradeAddressOf.set(socket, address);
+    // A plain HTTP upgrade is the accepted socket, whose close listener counts it down too; a TLS
+    // socket is another object over the accepted one and gets its own.
+    if (!this.addressOf.has(socket)) socket.on('close', this.onClose);
     return true;
   }
 
@@ -135,27 +148,38 @@ export class ConnectionGuard {
     }
     this.perAddress.set(address, count + 1);
     this.open++;
-    socket.once('close', () => {
+    this.addressOf.set(socket, address);
+    // 'close' comes once: a plain listener, without the wrapper `once` makes per socket.
+    socket.on('close', this.onClose);
+    this.armIdle(socket);
+  }
+
+  private closed(socket: Duplex): void {
+    const address = this.addressOf.get(socket);
+    if (address !== undefined) {
+      this.addressOf.delete(socket);
       this.open--;
       decrement(this.perAddress, address);
-    });
-    this.armIdle(socket);
+    }
+    const upgradedFrom = this.upgradeAddressOf.get(socket);
+    if (upgradedFrom !== undefined) {
+      this.upgradeAddressOf.delete(socket);
+      decrement(this.upgradesPerAddress, upgradedFrom);
+    }
   }
 
   /** Until its first request, a socket may be silent for idleTimeoutMs; any byte restarts the clock. */
   private armIdle(socket: Socket): void {
-    const onIdle = () => socket.destroy();
-    this.fresh.set(socket, onIdle);
+    this.fresh.add(socket);
     socket.setTimeout(this.limits.idleTimeoutMs);
-    socket.once('timeout', onIdle);
+    socket.on('timeout', destroyIdle);
   }
 
   /** A request or upgrade began: from here Node's request, headers and keep-alive timeouts apply. */
   private started(socket: Socket): void {
-    const onIdle = this.fresh.get(socket);
-    if (!onIdle) return;
+    if (!this.fresh.has(socket)) return;
     this.fresh.delete(socket);
-    socket.off('timeout', onIdle);
+    socket.off('timeout', destroyIdle);
     socket.setTimeout(0);
   }
 
@@ -168,6 +192,11 @@ export class ConnectionGuard {
       'refusing connections over the caps (counts since start; logged at most once a minute)',
     );
   }
+}
+
+/** The idle timeout of a socket that has not started a request (shared by every socket). */
+function destroyIdle(this: Socket): void {
+  this.destroy();
 }
 
 function decrement(map: Map<string, number>, key: string): void {

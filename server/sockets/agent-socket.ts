@@ -8,6 +8,9 @@ import type { RelayDevice } from '../relay/hub-relay';
 import type { DeviceRow } from '../store/hub-store';
 import { readFrame } from './socket-messages';
 
+// A hub holds thousands of idle agents, so what one socket keeps is small: no logger child (log lines
+// carry the device id), the listeners below and one shared scope, `lastSeenAt` and violations written
+// by the module's functions.
 export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): void {
   // A device serving a cool-down for bad messages is turned away before it counts as online.
   const cooldown = ctx.violations.cooldownSeconds(device.id);
@@ -16,62 +19,54 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
     return;
   }
   const conn = new AgentConnection(device.id, device.userId, ws, ctx.limits.maxBufferedBytes);
-  const log = ctx.logger.child({ deviceId: device.id });
   const previous = ctx.presence.addAgent(conn);
   if (previous) {
     previous.ws.close(4000, 'replaced by a newer connection');
     ctx.commands.deviceGone(previous.pending, device.name);
   }
   ctx.heartbeat.watch(ws);
-  const relayDevice: RelayDevice = { deviceId: device.id, userId: device.userId };
   // Back within the relay's grace period: its listeners for this device stay open.
   ctx.relay.agentConnected(device.id);
 
-  const seen = () => {
-    const at = new Date().toISOString();
-    void ctx.store
-      .touchDevice(device.id, at)
-      .catch((err) => log.error({ err }, 'could not update lastSeenAt'));
-    return at;
-  };
-  const connectedAt = seen();
+  const connectedAt = seen(ctx, device.id);
   ctx.presence.publish(device.userId, {
     type: 'presence',
     deviceId: device.id,
     online: true,
     lastSeenAt: connectedAt,
   });
-  log.info('agent connected');
+  ctx.logger.info({ deviceId: device.id }, 'agent connected');
   // Commands queued while it was away go out now, in order (command-queue.ts).
   void ctx.queue.deliver(device);
 
-  // Bad messages are counted and sampled into the log (protocol-violations.ts), never one line each.
-  const violation = (reason: string, sample: string, closeCode?: number) => {
-    const verdict = ctx.violations.record(device.id, reason, sample);
-    if (verdict.disconnect) ws.close(CLOSE_PROTOCOL_VIOLATIONS, 'too many bad messages');
-    else if (closeCode) ws.close(closeCode, reason);
-  };
   ws.on('message', (data, isBinary) => {
     // Frames already queued behind a close are not read.
     if (ws.readyState !== ws.OPEN) return;
     const frame = readFrame(data, isBinary);
-    if (!frame.ok) return violation(frame.reason, frame.reason, frame.code);
+    if (!frame.ok) return violation(ctx, ws, device.id, frame.reason, frame.reason, frame.code);
     const parsed = AgentToHub.safeParse(frame.value);
     if (!parsed.success) {
       // Tolerated up to a bound (a newer agent may know more message or event types), not acted on.
       const type = (frame.value as { type: string }).type.slice(0, 64);
-      return violation('unknown or malformed message', `type ${JSON.stringify(type)}`);
+      return violation(ctx, ws, device.id, 'unknown or malformed message', `type ${JSON.stringify(type)}`);
     }
     const msg = parsed.data;
     switch (msg.type) {
       case 'hello':
-        log.info({ agentVersion: msg.agentVersion }, 'agent said hello');
-        seen();
+        ctx.logger.info({ deviceId: device.id, agentVersion: msg.agentVersion }, 'agent said hello');
+        seen(ctx, device.id);
         break;
       case 'result': {
         const pending = conn.pending.get(msg.id);
         if (pending) pending.resolve(msg.result);
-        else violation('result for no pending command', `id ${JSON.stringify(msg.id.slice(0, 64))}`);
+        else
+          violation(
+            ctx,
+            ws,
+            device.id,
+            'result for no pending command',
+            `id ${JSON.stringify(msg.id.slice(0, 64))}`,
+          );
         break;
       }
       case 'event':
@@ -84,21 +79,46 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
         void ctx.inventory.record(device, msg);
         break;
       case 'relay.open':
-      case 'relay.close':
+      case 'relay.close': {
+        const relayDevice: RelayDevice = { deviceId: device.id, userId: device.userId };
         ctx.relay
           .handleAgentMessage(relayDevice, msg)
-          .catch((err: unknown) => log.error({ err }, 'relay message failed'));
+          .catch((err: unknown) => ctx.logger.error({ err, deviceId: device.id }, 'relay message failed'));
         break;
+      }
     }
   });
 
   ws.on('close', (code) => {
     ctx.commands.deviceGone(conn.pending, device.name);
     if (!ctx.presence.removeAgent(conn)) return;
-    const lastSeenAt = seen();
-    log.info({ code }, 'agent disconnected');
+    const lastSeenAt = seen(ctx, device.id);
+    ctx.logger.info({ deviceId: device.id, code }, 'agent disconnected');
     ctx.presence.publish(device.userId, { type: 'presence', deviceId: device.id, online: false, lastSeenAt });
     ctx.relay.agentDisconnected(device.id);
   });
-  ws.on('error', (err) => log.debug({ err: err.message }, 'agent socket error'));
+  ws.on('error', (err) => ctx.logger.debug({ deviceId: device.id, err: err.message }, 'agent socket error'));
+}
+
+/** Records that the device was seen now (its `lastSeenAt`); returns the time written. */
+function seen(ctx: HubContext, deviceId: string): string {
+  const at = new Date().toISOString();
+  void ctx.store
+    .touchDevice(deviceId, at)
+    .catch((err) => ctx.logger.error({ err, deviceId }, 'could not update lastSeenAt'));
+  return at;
+}
+
+/** Bad messages are counted and sampled into the log (protocol-violations.ts), never one line each. */
+function violation(
+  ctx: HubContext,
+  ws: WebSocket,
+  deviceId: string,
+  reason: string,
+  sample: string,
+  closeCode?: number,
+): void {
+  const verdict = ctx.violations.record(deviceId, reason, sample);
+  if (verdict.disconnect) ws.close(CLOSE_PROTOCOL_VIOLATIONS, 'too many bad messages');
+  else if (closeCode) ws.close(closeCode, reason);
 }

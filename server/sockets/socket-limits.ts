@@ -27,17 +27,28 @@ export class Heartbeat {
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly sockets = new Set<WebSocket>();
   private readonly timer: NodeJS.Timeout;
+  // One pair of listeners for every socket (an emitter calls its listeners with itself as `this`),
+  // not two closures per socket: a hub holds thousands of idle agents.
+  private readonly onPong: (this: WebSocket) => void;
+  private readonly onClose: (this: WebSocket) => void;
 
   constructor(private readonly limits: SocketLimits) {
     this.timer = setInterval(() => this.beat(), limits.heartbeatMs);
     this.timer.unref();
+    const { alive, sockets } = this;
+    this.onPong = function () {
+      alive.set(this, true);
+    };
+    this.onClose = function () {
+      sockets.delete(this);
+    };
   }
 
   watch(ws: WebSocket): void {
     this.alive.set(ws, true);
     this.sockets.add(ws);
-    ws.on('pong', () => this.alive.set(ws, true));
-    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('pong', this.onPong);
+    ws.on('close', this.onClose);
   }
 
   private beat(): void {

@@ -29,6 +29,11 @@ function offeredProtocols(req: IncomingMessage): string[] {
     .filter(Boolean);
 }
 
+/** The same listener on every upgraded socket (this socket stays with the WebSocket it becomes). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 export function createUpgradeHandler(ctx: HubContext) {
   const wss = new WebSocketServer({
     noServer: true,
@@ -40,7 +45,7 @@ export function createUpgradeHandler(ctx: HubContext) {
   });
 
   const handler = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const path = new URL(req.url ?? '/', 'http://hub').pathname;
     const origin = req.headers.origin;
     const originAllowed = origin !== undefined && ctx.allowedOrigins.has(origin);
