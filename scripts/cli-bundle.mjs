@@ -152,6 +152,26 @@ function lazyChildProcessForCommander() {
   };
 }
 
+/**
+ * zod is most of the bundle (450 of its 580 KB) and only the commands that validate use it: it goes
+ * to a file of its own beside cli.cjs, required when a command first evaluates the contract, so
+ * `lattice ls` reads and deserializes only its own code. Every bundle of one build shares that file.
+ */
+const ZOD_FILE = 'zod.cjs';
+
+function zodBeside() {
+  return {
+    name: 'zod-beside',
+    setup(build) {
+      build.onResolve({ filter: /^zod$/ }, (args) =>
+        args.importer.includes(`${sep}node_modules${sep}`)
+          ? undefined
+          : { path: `./${ZOD_FILE}`, external: true },
+      );
+    },
+  };
+}
+
 /** Builds the bundle and makes it current; returns its entry file. */
 export async function buildCliBundle() {
   const { build } = await import('esbuild');
@@ -163,10 +183,10 @@ export async function buildCliBundle() {
   const lazy = new Map();
   const built = new Set();
   const inputs = new Set(['package.json', 'node_modules/.package-lock.json']);
-  const bundle = async (entry, outName) => {
+  const bundle = async (entry, outName, plugins = [zodBeside(), ourImports(lazy)]) => {
     const result = await build({
       absWorkingDir: root,
-      entryPoints: [entry],
+      ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: entry }),
       outfile: join(outDir, outName),
       bundle: true,
       format: 'cjs',
@@ -178,14 +198,21 @@ export async function buildCliBundle() {
       metafile: true,
       logLevel: 'silent',
       external: EXTERNAL_PACKAGES.flatMap((name) => [name, `${name}/*`]),
-      plugins: [ourImports(lazy), lazyChildProcessForCommander(), keepSourceUrls(outDir)],
+      plugins: [...plugins, lazyChildProcessForCommander(), keepSourceUrls(outDir)],
     });
     // A dependency update rewrites npm's record of the tree, which is an input too.
     for (const file of Object.keys(result.metafile.inputs)) {
-      if (!file.includes('node_modules/') && !file.startsWith(`${LAZY_NAMESPACE}:`)) inputs.add(file);
+      if (file.includes('node_modules/') || file.startsWith(`${LAZY_NAMESPACE}:`) || file === '<stdin>')
+        continue;
+      inputs.add(file);
     }
   };
   await bundle(ENTRY, 'cli.cjs');
+  await bundle(
+    { contents: "module.exports = require('zod');", resolveDir: root, loader: 'js' },
+    ZOD_FILE,
+    [],
+  );
   for (let pending = [...lazy]; pending.length; pending = [...lazy].filter(([p]) => !built.has(p))) {
     for (const [path, name] of pending) {
       built.add(path);
