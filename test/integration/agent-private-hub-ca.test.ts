@@ -16,6 +16,7 @@ import { AgentClient } from '../../electron/agent/cli/agent-client';
 import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { freePortBlock, waitFor } from '../helpers/net';
 import { lattice, runLabels, startAgentProcess, type AgentProcess } from '../helpers/agent-process';
+import { hubHttps, pairingCodeHttps, registerUserHttps } from '../helpers/hub-https';
 import { makeTestCertificates } from './relay-tls-support';
 import { startTestHub, type TestHub } from './hub-fixtures';
 
@@ -37,40 +38,12 @@ describe('an agent pairing with a hub on a private CA', () => {
   const file = (name: string) => join(dir, name);
 
   /** The test's own calls to the hub, trusting the test CA for this request only. */
-  function hubCall<T>(
+  const hubCall = <T>(
     method: string,
     path: string,
     opts: { token?: string; body?: unknown; text?: boolean } = {},
-  ): Promise<{ status: number; body: T }> {
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, hub.url),
-        {
-          method,
-          ca: caPem,
-          headers: {
-            ...(payload ? { 'content-type': 'application/json' } : {}),
-            ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              body: (opts.text ? text : text ? JSON.parse(text) : undefined) as T,
-            }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-  const newCode = async () =>
-    (await hubCall<{ code: string }>('POST', '/api/devices/pairing', { token: user.accessToken })).body.code;
+  ) => hubHttps<T>(hub.url, caPem, method, path, opts);
+  const newCode = () => pairingCodeHttps(hub.url, caPem, user.accessToken);
   const devices = async () =>
     (await hubCall<Device[]>('GET', '/api/devices', { token: user.accessToken })).body;
   const pair = (code: string, ...extra: string[]) =>
@@ -101,10 +74,7 @@ describe('an agent pairing with a hub on a private CA', () => {
       tls: { certFile: file('leaf.pem'), keyFile: file('leaf.key'), caFile: file('ca.pem') },
     });
     assert.match(hub.url, /^https:/, 'the hub serves HTTPS with a certificate from the test CA');
-    const email = `private-ca-${process.pid}@example.com`;
-    const password = 'a long enough password';
-    assert.equal((await hubCall('POST', '/api/auth/register', { body: { email, password } })).status, 201);
-    user = (await hubCall<AuthResponse>('POST', '/api/auth/login', { body: { email, password } })).body;
+    user = await registerUserHttps(hub.url, caPem);
     agent = await startAgentProcess(agentDir, agentEnv);
     client = AgentClient.connect(agentDir);
     const agentEnviron = readFileSync(`/proc/${agent.pid}/environ`, 'utf8').split('\0');

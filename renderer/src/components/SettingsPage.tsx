@@ -148,16 +148,18 @@ function PairForm() {
           <span className="mono">{caUrlOf(hubUrl)}</span>. This computer then trusts that CA for this hub,
           besides the public ones.
         </p>
-        <label className="btn btn-small">
-          Choose a PEM file…
-          <input
-            type="file"
-            accept=".pem,.crt,.cer,application/x-pem-file"
-            onChange={(e) => void pickCa(e)}
-            data-testid="pair-hub-ca-file"
-            hidden
-          />
-        </label>
+        <div>
+          <label className="btn btn-small">
+            Choose a PEM file…
+            <input
+              type="file"
+              accept=".pem,.crt,.cer,application/x-pem-file"
+              onChange={(e) => void pickCa(e)}
+              data-testid="pair-hub-ca-file"
+              hidden
+            />
+          </label>
+        </div>
       </div>
       <button type="submit" className="btn btn-primary" disabled={busy} data-testid="pair-submit">
         {busy ? 'Pairing…' : 'Pair'}
