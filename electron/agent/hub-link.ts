@@ -66,7 +66,7 @@ function postJson(
   body: unknown,
   ca: string[] | undefined,
   timeoutMs: number,
-): Promise<{ status: number; statusText: string; body: unknown }> {
+): Promise<{ status: number; statusText: string; location?: string; body: unknown }> {
   const payload = Buffer.from(JSON.stringify(body));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -94,7 +94,12 @@ function postJson(
           } catch {
             parsed = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: parsed });
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            ...(res.headers.location ? { location: res.headers.location } : {}),
+            body: parsed,
+          });
         });
       },
     );
@@ -114,7 +119,7 @@ export async function pairWithHub(opts: {
   caPem?: string;
 }): Promise<{ deviceId: string; deviceToken: string }> {
   const url = hubEndpoint(opts.hubUrl, '/api/devices/pair', false);
-  let res: { status: number; statusText: string; body: unknown };
+  let res: Awaited<ReturnType<typeof postJson>>;
   try {
     res = await postJson(url, { code: opts.code, name: opts.name }, hubTlsCa(opts.caPem), 15_000);
   } catch (err) {
@@ -124,6 +129,21 @@ export async function pairWithHub(opts: {
     const why =
       e.name === 'TimeoutError' || e.name === 'AbortError' ? 'no answer in 15 s' : (e.code ?? e.message);
     throw new LatticeError('internal', `Cannot reach the hub at ${opts.hubUrl}: ${why}`);
+  }
+  if (res.status >= 300 && res.status <= 399 && res.location) {
+    // Not followed: the device token must come from, and the link go to, the address the owner gave.
+    let target: string;
+    try {
+      const to = new URL(res.location, url);
+      target = to.origin + to.pathname.replace(/\/api\/devices\/pair\/?$/, '');
+    } catch {
+      target = res.location.slice(0, 200);
+    }
+    throw new LatticeError(
+      'invalid_argument',
+      `The hub at ${opts.hubUrl} redirects to ${target}: use that address as the hub URL`,
+      'hubUrl',
+    );
   }
   const body = res.body as { error?: ErrorBody } | undefined;
   if (res.status < 200 || res.status > 299) {
