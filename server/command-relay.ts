@@ -23,8 +23,15 @@ export const DEFAULT_COMMAND_TIMEOUTS_MS: Record<string, number> = {
 const LATE_RESULT_GRACE_MS = 10 * 60_000;
 
 interface InFlight {
+  /** The result once it is stored (or the failure that ended the wait). */
   promise: Promise<Result<unknown>>;
   name: string;
+}
+
+/** The agent's answer (or the failure that ended the wait) and the same once it is stored. */
+interface Answer {
+  result: Result<unknown>;
+  final: Promise<Result<unknown>>;
 }
 
 const failure = (code: LatticeError['code'], message: string): Result<unknown> => ({
@@ -88,6 +95,10 @@ export class CommandRelay {
     fromBus = false,
   ): Promise<Result<unknown>> {
     const key = `${device.id}\n${cmd.id}`;
+    // A command stays in flight until its result is committed, so checking here first joins a
+    // running duplicate without a read, and a miss means any earlier result is already in the store.
+    const running = this.inFlight.get(key);
+    if (running) return this.joined(running);
     const stored = await this.store.commandResult(device.id, cmd.id);
     if (stored) {
       // A copy kept without its credentials is the whole answer only for the agent, which keeps it
@@ -98,7 +109,7 @@ export class CommandRelay {
     }
     // No await between this check and the registration below: concurrent duplicates join here.
     const existing = this.inFlight.get(key);
-    if (existing) return this.wait(existing.promise, existing.name);
+    if (existing) return this.joined(existing);
 
     const conn = this.presence.agent(device.id);
     if (!conn && !fromBus) {
@@ -138,32 +149,40 @@ export class CommandRelay {
       gone: (message) => settle({ result: failure('device_offline', message), fromAgent: false }),
     });
 
-    const promise = outcome.then(async ({ result, fromAgent }) => {
+    const answered = outcome.then(({ result, fromAgent }): Answer => {
       clearTimeout(grace);
       conn.pending.delete(cmd.id);
       // Only an answer from the agent is final; "went offline" may be retried with the same id
       // (the agent itself also treats the id as an idempotency key).
-      if (fromAgent) {
-        await this.store
-          .saveCommandResult({
-            deviceId: device.id,
-            commandId: cmd.id,
-            userId: user.id,
-            name: cmd.name,
-            result: keptCopy(result),
-          })
-          .catch((err) => this.logger.error({ err }, 'could not store a command result'));
-      }
-      this.inFlight.delete(key);
-      return result;
+      const saved = fromAgent
+        ? this.store
+            .saveCommandResult({
+              deviceId: device.id,
+              commandId: cmd.id,
+              userId: user.id,
+              name: cmd.name,
+              result: keptCopy(result),
+            })
+            .catch((err) => this.logger.error({ err }, 'could not store a command result'))
+        : Promise.resolve();
+      // Out of flight only once stored: a repeat from then on finds the result in the store.
+      const final = saved.then(() => {
+        this.inFlight.delete(key);
+        return result;
+      });
+      return { result, final };
     });
-    this.inFlight.set(key, { promise, name: cmd.name });
+    const flight: InFlight = { promise: answered.then((a) => a.final), name: cmd.name };
+    this.inFlight.set(key, flight);
 
     if (!conn.send({ type: 'command', id: cmd.id, name: cmd.name, args: cmd.args, user })) {
       settle({ result: failure('device_offline', `Device "${device.name}" is offline`), fromAgent: false });
     }
-    const result = await this.wait(promise, cmd.name);
-    await this.audit(user, device.id, cmd, result);
+    const answer = await this.within(answered, cmd.name);
+    const result = answer?.result ?? this.timedOut(cmd.name);
+    // The audit row is queued in the same turn as the stored result, so both go to the store in one
+    // commit (sqlite-store.ts groups the writes of a turn); the caller hears back once both are kept.
+    await Promise.all([answer?.final, this.audit(user, device.id, cmd, result)]);
     return result;
   }
 
@@ -173,19 +192,23 @@ export class CommandRelay {
     pending.clear();
   }
 
-  private async wait(promise: Promise<Result<unknown>>, name: string): Promise<Result<unknown>> {
+  /** A duplicate of a command in flight: its result once stored, or `timeout` for this caller. */
+  private async joined(flight: InFlight): Promise<Result<unknown>> {
+    return (await this.within(flight.promise, flight.name)) ?? this.timedOut(flight.name);
+  }
+
+  private timedOut(name: string): Result<unknown> {
+    return failure(
+      'timeout',
+      `The device did not answer ${name} within ${Math.round(this.timeoutMs(name) / 1000)} s`,
+    );
+  }
+
+  /** `promise`'s value, or undefined when the command's timeout passes first. */
+  private async within<T>(promise: Promise<T>, name: string): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<Result<unknown>>((resolve) => {
-      timer = setTimeout(
-        () =>
-          resolve(
-            failure(
-              'timeout',
-              `The device did not answer ${name} within ${Math.round(this.timeoutMs(name) / 1000)} s`,
-            ),
-          ),
-        this.timeoutMs(name),
-      );
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.timeoutMs(name));
     });
     try {
       return await Promise.race([promise, timeout]);

@@ -235,7 +235,9 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
       q.touchDevice.run(at, id);
     },
     async commandResult(deviceId, commandId) {
-      flushBatch(); // read what was written, even if its batch has not come round yet
+      // No flush: the relay keeps a command in flight until its result is committed and checks that
+      // first, so an uncommitted result is never needed here; a flush on every lookup committed each
+      // command's rows on its own, at the next command's lookup.
       const r = q.result.get(deviceId, commandId);
       if (!r) return undefined;
       return {
