@@ -224,13 +224,18 @@ const routes: Route[] = [
   },
 ];
 
-/** Answers /api/* requests. */
-export async function handleApi(ctx: HubContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://hub').pathname;
-  const matching = routes.filter((r) => r.pattern.test(path));
-  const route = matching.find((r) => r.method === req.method);
+/** Answers /api/* requests; `path` is the request's pathname, as the router parsed it. */
+export async function handleApi(
+  ctx: HubContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path = new URL(req.url ?? '/', 'http://hub').pathname,
+): Promise<void> {
+  let params: RegExpExecArray | null = null;
+  const route = routes.find((r) => r.method === req.method && (params = r.pattern.exec(path)) !== null);
   try {
-    if (!route) {
+    if (!route || !params) {
+      const matching = routes.filter((r) => r.pattern.test(path));
       if (matching.length) {
         res.setHeader('Allow', matching.map((r) => r.method).join(', '));
         return sendJson(res, 405, {
@@ -254,8 +259,12 @@ export async function handleApi(ctx: HubContext, req: IncomingMessage, res: Serv
         throw new LatticeError('unauthorized', 'Sign in: the access token is missing, expired or revoked');
       user = found;
     }
-    const params = route.pattern.exec(path)!.slice(1);
-    const { status, body } = await route.handler(ctx, { req, params, user, body: () => readJsonBody(req) });
+    const { status, body } = await route.handler(ctx, {
+      req,
+      params: (params as RegExpExecArray).slice(1),
+      user,
+      body: () => readJsonBody(req),
+    });
     sendJson(res, status, body);
   } catch (err) {
     if (err instanceof PayloadTooLarge) {

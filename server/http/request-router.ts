@@ -26,7 +26,7 @@ export function createRequestRouter(ctx: HubContext) {
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {
-      void handleApi(ctx, req, res);
+      void handleApi(ctx, req, res, path);
       return;
     }
     if (path === '/trpc' || path.startsWith('/trpc/')) {

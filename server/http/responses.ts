@@ -112,7 +112,7 @@ export function readJsonBody(req: IncomingMessage): Promise<unknown> {
     req.on('end', () => {
       if (done) return;
       done = true;
-      const text = Buffer.concat(chunks).toString('utf8');
+      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
       if (text.trim() === '') return resolve({});
       try {
         resolve(parseSafeJson(text));

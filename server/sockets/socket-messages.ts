@@ -15,9 +15,12 @@ export type FrameResult = { ok: true; value: unknown } | { ok: false; code: numb
 
 export function readFrame(data: RawData, isBinary: boolean): FrameResult {
   if (isBinary) return { ok: false, code: CLOSE.unsupportedData, reason: 'binary frames are not accepted' };
-  const text = Array.isArray(data)
-    ? Buffer.concat(data).toString('utf8')
-    : Buffer.from(data as ArrayBuffer).toString('utf8');
+  // ws hands over a Buffer (its default binaryType); Buffer.from would copy one.
+  const text = Buffer.isBuffer(data)
+    ? data.toString('utf8')
+    : Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
