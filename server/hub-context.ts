@@ -31,6 +31,8 @@ export interface HubContext {
   readonly csp: string;
   /** Reverse proxies whose X-Forwarded-For is believed (`--trust-proxy`); 0: the socket peer counts. */
   readonly trustProxy: number;
+  /** Where the hub's private CA is downloaded, when its certificate is not publicly trusted. */
+  readonly hubCaUrl: () => string | undefined;
   /** Bad messages from devices: counted, sampled into the log, and a disconnect past the bound. */
   readonly violations: ProtocolViolations;
 }

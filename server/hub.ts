@@ -267,6 +267,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     staticDir: opts.staticDir ?? join(PACKAGE_ROOT, 'dist', 'renderer'),
     csp: address.csp,
     trustProxy: opts.trustProxy ?? 0,
+    hubCaUrl: () => {
+      const trust = tls.certificate?.trust;
+      return trust && !trust.publiclyTrusted && trust.caPem
+        ? new URL(RELAY_CA_PATH, address.url).toString()
+        : undefined;
+    },
     violations: new ProtocolViolations(logger, opts.protocolViolations),
   };
   // Attached in the same tick as listen() resolved: no request can arrive before its handler.

@@ -231,7 +231,16 @@ export type AuthResponse = z.infer<typeof AuthResponse>;
 export const RegisterResponse = z.object({ registered: z.literal(true), message: z.string() });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
-export const PairingCode = z.object({ code: z.string(), expiresAt: z.string() });
+export const PairingCode = z.object({
+  code: z.string(),
+  expiresAt: z.string(),
+  /**
+   * Present when the hub's certificate is from a private CA: where that CA is downloaded. A desktop
+   * must be given it to pair (`lattice pair --hub-ca FILE`, or the Hub CA field of Settings → Pair).
+   */
+  hubCaUrl: z.string().optional(),
+});
+export type PairingCode = z.infer<typeof PairingCode>;
 export const PairRedeem = z.strictObject({
   code: z.string().min(4).max(64),
   name: z.string().min(1).max(64),

@@ -154,7 +154,11 @@ const routes: Route[] = [
     method: 'POST',
     pattern: /^\/api\/devices\/pairing$/,
     auth: true,
-    handler: async (ctx, { user }) => ({ status: 201, body: await ctx.accounts.createPairingCode(user.id) }),
+    handler: async (ctx, { user }) => {
+      const hubCaUrl = ctx.hubCaUrl();
+      const code = await ctx.accounts.createPairingCode(user.id);
+      return { status: 201, body: hubCaUrl ? { ...code, hubCaUrl } : code };
+    },
   },
   {
     method: 'POST',

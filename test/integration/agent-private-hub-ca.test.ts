@@ -115,6 +115,13 @@ describe('an agent pairing with a hub on a private CA', () => {
     const served = await hubCall<string>('GET', '/api/relay-ca.pem', { text: true });
     assert.equal(served.status, 200);
     assert.match(served.body, /-----BEGIN CERTIFICATE-----/, 'the CA is downloadable there');
+    // And the dashboard's pairing code says so, pointing to that download.
+    const fresh = await hubCall<{ code: string; hubCaUrl?: string }>('POST', '/api/devices/pairing', {
+      token: user.accessToken,
+      body: {},
+    });
+    assert.equal(fresh.status, 201);
+    assert.equal(fresh.body.hubCaUrl, new URL('/api/relay-ca.pem', hub.url).toString());
   });
 
   test('a bad PEM is refused naming the field, and nothing changes', async () => {

@@ -395,9 +395,10 @@ describe('hub security', () => {
     });
 
     test('a pairing code works once', async () => {
-      const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', {
+      const code = await api<{ code: string; hubCaUrl?: string }>(hub, 'POST', '/api/devices/pairing', {
         token: alice.accessToken,
       });
+      assert.equal(code.body.hubCaUrl, undefined, 'no private CA to hand out on a hub without TLS');
       const first = await api(hub, 'POST', '/api/devices/pair', {
         body: { code: code.body.code, name: 'one' },
       });

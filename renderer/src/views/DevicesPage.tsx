@@ -1,13 +1,16 @@
 import { useState } from 'react';
-import type { ErrorBody } from '../../../shared';
+import type { ErrorBody, PairingCode } from '../../../shared';
 import type { HubClient } from '../api/hub-transport';
 import { CopyButton } from '../components/CopyButton';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
 import { useLattice } from '../store/store';
 
+/** The name the hub's CA download gets (the hub's own `content-disposition`). */
+const CA_FILE = 'lattice-relay-ca.pem';
+
 function PairingCard({ hub }: { hub: HubClient }) {
-  const [code, setCode] = useState<{ code: string; expiresAt: string } | null>(null);
+  const [code, setCode] = useState<PairingCode | null>(null);
   const [error, setError] = useState<ErrorBody | null>(null);
   const create = async () => {
     setError(null);
@@ -15,7 +18,9 @@ function PairingCard({ hub }: { hub: HubClient }) {
     if (res.ok) setCode(res.value);
     else setError(res.error);
   };
-  const command = code ? `lattice pair --hub ${location.origin} --code ${code.code}` : '';
+  // A hub on a private CA: the desktop must be given that CA, downloaded here where the browser trusts it.
+  const caFlag = code?.hubCaUrl ? ` --hub-ca ${CA_FILE}` : '';
+  const command = code ? `lattice pair --hub ${location.origin} --code ${code.code}${caFlag}` : '';
   return (
     <section className="card" aria-labelledby="pair-title" data-testid="pairing">
       <h3 id="pair-title" className="card-title">
@@ -39,6 +44,16 @@ function PairingCard({ hub }: { hub: HubClient }) {
             </strong>
             , valid until {new Date(code.expiresAt).toLocaleTimeString()}.
           </p>
+          {code.hubCaUrl ? (
+            <p className="small" data-testid="pairing-hub-ca">
+              This hub&apos;s certificate comes from a private CA, so the computer must be given it:{' '}
+              <a href={code.hubCaUrl} download={CA_FILE}>
+                download {CA_FILE}
+              </a>{' '}
+              and pass it with <code className="mono">--hub-ca</code>, or choose it in the Hub CA field of
+              Lattice&apos;s Settings → Pair.
+            </p>
+          ) : null}
         </>
       ) : null}
       <button
