@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import type { AccountCaps } from './account-caps';
 import { Accounts, type AccountsOptions } from './accounts';
-import { loadOrCreateSigningKeys, TokenService } from './auth/tokens';
+import { loadOrCreateSigningKeys, sharedSigningKeys, TokenService } from './auth/tokens';
 import { CommandQueue } from './command-queue';
 import { CommandRelay, DEFAULT_COMMAND_TIMEOUTS_MS } from './command-relay';
 import { advertiseAddress, hubAddress } from './hub-address';
@@ -175,7 +175,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const connections = new ConnectionGuard(opts.connections, opts.trustProxy ?? 0, logger);
   connections.attach(server);
   try {
-    accounts = new Accounts(store, new TokenService(loadOrCreateSigningKeys(opts.dataDir)), {
+    const keys = opts.database
+      ? await sharedSigningKeys(store, opts.dataDir, (file) =>
+          logger.warn(
+            { file },
+            "this key file differs from the signing key in the database; the database's is used",
+          ),
+        )
+      : loadOrCreateSigningKeys(opts.dataDir);
+    accounts = new Accounts(store, new TokenService(keys), {
       loginFailures: opts.loginFailures,
       pairFailures: opts.pairFailures,
       registrations: opts.registrations,

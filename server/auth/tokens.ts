@@ -1,6 +1,7 @@
 // Signed tokens (jose, EdDSA/Ed25519). Three kinds, told apart by the JWT `typ` header, and each
 // verified only where it belongs: an access token is not a refresh token is not a device token.
-// The key pair is generated at first start and kept in the data directory (0600).
+// The key pair is generated at first start and kept in the data directory (0600) — or, for hubs
+// sharing one `--database`, in that database, so every hub of the cluster has the same one.
 import {
   createPrivateKey,
   createPublicKey,
@@ -47,6 +48,28 @@ export function loadOrCreateSigningKeys(dataDir: string): SigningKeys {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
   return { privateKey, publicKey };
+}
+
+/**
+ * The key of hubs sharing a database: the first hub's becomes everyone's. A key file already in the
+ * data directory (from the days it was copied between hubs by hand) is what this hub offers; a file
+ * that differs from the database's is ignored, said in `onMismatch`.
+ */
+export async function sharedSigningKeys(
+  store: { adoptSigningKey(offered: string): Promise<string> },
+  dataDir: string,
+  onMismatch: (file: string) => void,
+): Promise<SigningKeys> {
+  const file = join(dataDir, KEY_FILE);
+  const local = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const offered =
+    local ?? (generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  const pem = await store.adoptSigningKey(offered);
+  if (local !== undefined && pem !== local) onMismatch(file);
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new Error('the signing key in the database is not Ed25519');
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 export interface VerifiedToken {

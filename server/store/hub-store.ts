@@ -208,5 +208,11 @@ export interface HubStore
   audit(entry: AuditEntry): Promise<void>;
   auditLog(userId: string, limit?: number): Promise<AuditEntry[]>;
 
+  /**
+   * The signing key of hubs sharing this database: `offered` (PKCS#8 PEM) becomes it if there is none
+   * yet; either way the key in the database is returned. The database decides between hubs racing.
+   */
+  adoptSigningKey(offered: string): Promise<string>;
+
   close(): Promise<void>;
 }

@@ -276,6 +276,16 @@ export async function openPostgresStore(
     async releaseRelayPortsOfDevice(deviceId) {
       await run('DELETE FROM relay_assignments WHERE device_id = $1', [deviceId]);
     },
+    async adoptSigningKey(offered) {
+      await run(
+        `INSERT INTO signing_key (id, private_pem, created_at) VALUES ('current', $1, $2) ON CONFLICT (id) DO NOTHING`,
+        [offered, now()],
+      );
+      return (await one<{ private_pem: string }>(
+        `SELECT private_pem FROM signing_key WHERE id = 'current'`,
+        [],
+      ))!.private_pem;
+    },
 
     async replaceInventory(deviceId, workloads: WorkloadState[], at) {
       await transaction(async (client) => {

@@ -314,6 +314,16 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     async releaseRelayPortsOfDevice(deviceId) {
       q.releaseOfDevice.run(deviceId);
     },
+    async adoptSigningKey(offered) {
+      db.prepare(
+        `INSERT INTO signing_key (id, private_pem, created_at) VALUES ('current', ?, ?) ON CONFLICT (id) DO NOTHING`,
+      ).run(offered, now());
+      return (
+        db.prepare(`SELECT private_pem FROM signing_key WHERE id = 'current'`).get() as {
+          private_pem: string;
+        }
+      ).private_pem;
+    },
     async close() {
       if (db.open) {
         flushBatch();

@@ -9,7 +9,7 @@
 // Every hub has `--public-url` the load balancer and `--public-host 127.0.0.1`, so share strings point
 // at HAProxy, and `--advertise-url` its own address.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ import { startNatsServer, type NatsServer } from './nats-server';
 import { sharedPostgresServer } from './postgres-server';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const KEY_FILE = 'hub-signing-key.pem';
 const HAPROXY = '/usr/sbin/haproxy';
 
 export interface ClusterHub {
@@ -116,11 +115,10 @@ export async function startHubCluster(opts: HubClusterOptions): Promise<HubClust
     const lb = { url: `http://127.0.0.1:${lbPort}`, origin: `http://127.0.0.1:${lbPort}` };
     const relayPorts = await freePortBlock(opts.relaySpan ?? 4);
 
-    for (const [i, { name, host }] of layout.entries()) {
+    for (const { name, host } of layout) {
       const dataDir = join(dir, name);
       mkdirSync(dataDir, { mode: 0o700 });
-      // One signing key for the cluster (docs/running-a-cluster.md): the first hub makes it.
-      if (i > 0) copyFileSync(join(dir, layout[0].name, KEY_FILE), join(dataDir, KEY_FILE));
+      // Nothing copied between data directories: the first hub puts the cluster's signing key in the database.
       const port = await freePortOn(host);
       const url = `http://${host}:${port}`;
       const args = [

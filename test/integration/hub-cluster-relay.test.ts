@@ -7,9 +7,8 @@
 // stream URL of another scheme than its hub link.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { HubToAgent } from '../../shared';
@@ -18,14 +17,12 @@ import { RelayTunnelProvider, type RelayControlLink } from '../../electron/agent
 import { freePortBlock, waitFor } from '../helpers/net';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server';
 import { sharedPostgresServer } from '../helpers/postgres-server';
-import { pairDevice, registerUser, startTestHub, type TestHub } from './hub-fixtures';
+import { api, pairDevice, registerUser, startTestHub, type TestHub } from './hub-fixtures';
 
-const KEY_FILE = 'hub-signing-key.pem';
 const silent = pino({ level: 'silent' });
 let nats: NatsServer;
 let hubA: TestHub;
 let hubB: TestHub;
-let dataDirB: string;
 let relayPorts: { from: number; to: number };
 const cleanup: (() => unknown)[] = [];
 
@@ -104,9 +101,8 @@ before(async () => {
   relayPorts = await freePortBlock(5);
   const common = { database, bus: nats.url, relayPorts, relay: { offlineGraceMs: 60_000 } };
   hubA = await startTestHub({ ...common, host: '127.0.0.2', publicHost: '127.0.0.1' });
-  dataDirB = mkdtempSync(join(tmpdir(), 'lattice-hub-b-'));
-  copyFileSync(join(hubA.dataDir, KEY_FILE), join(dataDirB, KEY_FILE));
-  hubB = await startTestHub({ ...common, host: '127.0.0.3', publicHost: '127.0.0.1', dataDir: dataDirB });
+  // Its own empty data directory: the cluster's signing key comes from the database.
+  hubB = await startTestHub({ ...common, host: '127.0.0.3', publicHost: '127.0.0.1' });
 });
 
 after(async () => {
@@ -114,7 +110,6 @@ after(async () => {
   await hubA?.stop();
   await hubB?.stop();
   await nats?.stop();
-  rmSync(dataDirB, { recursive: true, force: true });
 });
 
 describe('relay across hubs', () => {
@@ -124,6 +119,9 @@ describe('relay across hubs', () => {
     cleanup.push(() => lb.server.close());
     const user = await registerUser(hubA);
     const device = await pairDevice(hubA, user.accessToken, 'laptop');
+    // One signing key for both hubs, from the database: A's token is good at B, without a key file.
+    assert.equal((await api(hubB, 'GET', '/api/me', { token: user.accessToken })).status, 200);
+    assert.equal(existsSync(join(hubB.dataDir, 'hub-signing-key.pem')), false);
     const link = new HubLink({
       hubUrl: lb.url,
       deviceToken: device.deviceToken,
