@@ -35,7 +35,7 @@ export class Inventory {
   ) {}
 
   /** Records an agent's inventory or capacity message. */
-  async record(device: DeviceRow, msg: InventoryMessage): Promise<void> {
+  async record(device: Pick<DeviceRow, 'id'>, msg: InventoryMessage): Promise<void> {
     const at = new Date().toISOString();
     try {
       switch (msg.type) {

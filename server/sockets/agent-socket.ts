@@ -9,8 +9,8 @@ import type { DeviceRow } from '../store/hub-store';
 import { readFrame } from './socket-messages';
 
 // A hub holds thousands of idle agents, so what one socket keeps is small: no logger child (log lines
-// carry the device id), the listeners below and one shared scope, `lastSeenAt` and violations written
-// by the module's functions.
+// carry the device id), three listeners sharing one scope with the connection and the device's name,
+// `lastSeenAt` and violations written by the module's functions.
 export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): void {
   // A device serving a cool-down for bad messages is turned away before it counts as online.
   const cooldown = ctx.violations.cooldownSeconds(device.id);
@@ -39,22 +39,28 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
   // Commands queued while it was away go out now, in order (command-queue.ts).
   void ctx.queue.deliver(device);
 
+  listen(ctx, ws, conn, device.name);
+}
+
+/** The socket's listeners: they keep the connection and the device's name, not the whole row. */
+function listen(ctx: HubContext, ws: WebSocket, conn: AgentConnection, deviceName: string): void {
+  const { deviceId, userId } = conn;
   ws.on('message', (data, isBinary) => {
     // Frames already queued behind a close are not read.
     if (ws.readyState !== ws.OPEN) return;
     const frame = readFrame(data, isBinary);
-    if (!frame.ok) return violation(ctx, ws, device.id, frame.reason, frame.reason, frame.code);
+    if (!frame.ok) return violation(ctx, ws, deviceId, frame.reason, frame.reason, frame.code);
     const parsed = AgentToHub.safeParse(frame.value);
     if (!parsed.success) {
       // Tolerated up to a bound (a newer agent may know more message or event types), not acted on.
       const type = (frame.value as { type: string }).type.slice(0, 64);
-      return violation(ctx, ws, device.id, 'unknown or malformed message', `type ${JSON.stringify(type)}`);
+      return violation(ctx, ws, deviceId, 'unknown or malformed message', `type ${JSON.stringify(type)}`);
     }
     const msg = parsed.data;
     switch (msg.type) {
       case 'hello':
-        ctx.logger.info({ deviceId: device.id, agentVersion: msg.agentVersion }, 'agent said hello');
-        seen(ctx, device.id);
+        ctx.logger.info({ deviceId, agentVersion: msg.agentVersion }, 'agent said hello');
+        seen(ctx, deviceId);
         break;
       case 'result': {
         const pending = conn.pending.get(msg.id);
@@ -63,41 +69,41 @@ export function acceptAgent(ctx: HubContext, ws: WebSocket, device: DeviceRow): 
           violation(
             ctx,
             ws,
-            device.id,
+            deviceId,
             'result for no pending command',
             `id ${JSON.stringify(msg.id.slice(0, 64))}`,
           );
         break;
       }
       case 'event':
-        ctx.presence.publish(device.userId, { type: 'device.event', deviceId: device.id, event: msg.event });
+        ctx.presence.publish(userId, { type: 'device.event', deviceId, event: msg.event });
         break;
       case 'inventory.snapshot':
       case 'inventory.changed':
       case 'inventory.removed':
       case 'capacity':
-        void ctx.inventory.record(device, msg);
+        void ctx.inventory.record({ id: deviceId }, msg);
         break;
       case 'relay.open':
       case 'relay.close': {
-        const relayDevice: RelayDevice = { deviceId: device.id, userId: device.userId };
+        const relayDevice: RelayDevice = { deviceId, userId };
         ctx.relay
           .handleAgentMessage(relayDevice, msg)
-          .catch((err: unknown) => ctx.logger.error({ err, deviceId: device.id }, 'relay message failed'));
+          .catch((err: unknown) => ctx.logger.error({ err, deviceId }, 'relay message failed'));
         break;
       }
     }
   });
 
   ws.on('close', (code) => {
-    ctx.commands.deviceGone(conn.pending, device.name);
+    ctx.commands.deviceGone(conn.pending, deviceName);
     if (!ctx.presence.removeAgent(conn)) return;
-    const lastSeenAt = seen(ctx, device.id);
-    ctx.logger.info({ deviceId: device.id, code }, 'agent disconnected');
-    ctx.presence.publish(device.userId, { type: 'presence', deviceId: device.id, online: false, lastSeenAt });
-    ctx.relay.agentDisconnected(device.id);
+    const lastSeenAt = seen(ctx, deviceId);
+    ctx.logger.info({ deviceId, code }, 'agent disconnected');
+    ctx.presence.publish(userId, { type: 'presence', deviceId, online: false, lastSeenAt });
+    ctx.relay.agentDisconnected(deviceId);
   });
-  ws.on('error', (err) => ctx.logger.debug({ deviceId: device.id, err: err.message }, 'agent socket error'));
+  ws.on('error', (err) => ctx.logger.debug({ deviceId, err: err.message }, 'agent socket error'));
 }
 
 /** Records that the device was seen now (its `lastSeenAt`); returns the time written. */
