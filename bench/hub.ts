@@ -10,7 +10,7 @@
 // Two hubs over NATS (issue 16): posts to hub A, agent on hub B, one PostgreSQL 15 and nats-server
 // started here; its rate is shown against one hub's (the cost of the bus, as a ratio).
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
@@ -218,8 +218,7 @@ async function clusterRate(
     const [dirA, dirB] = [join(dir, 'a'), join(dir, 'b')];
     for (const d of [dirA, dirB]) mkdirSync(d, { mode: 0o700 });
     const a = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirA }, 'hub-a');
-    // One signing key for the cluster (docs/running-a-cluster.md).
-    copyFileSync(join(dirA, 'hub-signing-key.pem'), join(dirB, 'hub-signing-key.pem'));
+    // Hub B adopts hub A's signing key from the database (docs/running-a-cluster.md).
     const b = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirB }, 'hub-b');
     const hubA = { url: a.ready.url as string };
     const { path, ...headers } = await pairedAgent(
