@@ -29,6 +29,12 @@ export function commandSummary(name: string, args: unknown): string {
   return typeof a.ref === 'string' ? `"${a.ref}"` : '';
 }
 
+/** The workload a command acts on, as it was given (a deploy has none). */
+export function commandRef(args: unknown): string | null {
+  const ref = (args as { ref?: unknown } | null)?.ref;
+  return typeof ref === 'string' ? ref : null;
+}
+
 export class CommandQueue {
   private readonly delivering = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
@@ -55,6 +61,7 @@ export class CommandQueue {
       nodeName: device.name,
       name: row.name,
       summary: row.summary,
+      ref: row.ref,
       status: row.status,
       result: row.result,
       createdAt: row.createdAt,
@@ -78,6 +85,7 @@ export class CommandQueue {
       name: cmd.name,
       args: cmd.args,
       summary: commandSummary(cmd.name, cmd.args),
+      ref: commandRef(cmd.args),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + cmd.expiresInSeconds * 1000).toISOString(),
     };
@@ -103,10 +111,8 @@ export class CommandQueue {
       ])
     ).flat();
     return (deviceId, workload) =>
-      waiting.filter((r) => {
-        const ref = (r.args as { ref?: unknown } | null)?.ref;
-        return r.deviceId === deviceId && (ref === workload.name || ref === workload.id);
-      }).length;
+      waiting.filter((r) => r.deviceId === deviceId && (r.ref === workload.name || r.ref === workload.id))
+        .length;
   }
 
   async list(

@@ -190,6 +190,8 @@ export const QueuedCommand = z.object({
   name: z.string(),
   /** What it acts on, in words (`postgres "orders"`, `"orders"`); never argument values that may be secret. */
   summary: z.string(),
+  /** The workload it acts on, by the name or id it was given; null for a deploy (and commands queued before hubs kept it). */
+  ref: z.string().nullable(),
   status: QueuedCommandStatus,
   /** Set once it finished: the agent's answer, secrets removed (a deploy's credentials stay on the desktop). */
   result: z

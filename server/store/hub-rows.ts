@@ -35,6 +35,7 @@ export interface QueuedRecord {
   name: string;
   args_json: string | null;
   summary: string;
+  ref: string | null;
   status: QueuedCommandStatus;
   result_json: string | null;
   created_at: string;
@@ -75,6 +76,7 @@ export const toQueued = (r: QueuedRecord): QueuedCommandRow => ({
   name: r.name,
   args: r.args_json === null ? null : JSON.parse(r.args_json),
   summary: r.summary,
+  ref: r.ref,
   status: r.status,
   result: r.result_json === null ? null : (JSON.parse(r.result_json) as Result<unknown>),
   createdAt: r.created_at,

@@ -103,6 +103,8 @@ export interface QueuedCommandRow {
   /** Null once delivered, cancelled or expired. */
   args: unknown;
   summary: string;
+  /** The workload it acts on, by the name or id it was given; null for a deploy. */
+  ref: string | null;
   status: QueuedCommandStatus;
   result: Result<unknown> | null;
   createdAt: string;
@@ -175,11 +177,7 @@ export interface RateLimitStore {
   pruneRateLimits(nowMs: number): Promise<number>;
 }
 
-export interface HubStore
-  extends RelayAssignmentStore,
-    InventoryStore,
-    CommandQueueStore,
-    RateLimitStore {
+export interface HubStore extends RelayAssignmentStore, InventoryStore, CommandQueueStore, RateLimitStore {
   createUser(user: { id: string; email: string; passwordHash: string }): Promise<UserRow | 'email_taken'>;
   userByEmail(email: string): Promise<UserRow | undefined>;
   userById(id: string): Promise<UserRow | undefined>;

@@ -342,8 +342,8 @@ export async function openPostgresStore(
     },
     async enqueueCommand(row) {
       const added = await run(
-        `INSERT INTO queued_commands (user_id, device_id, id, name, args_json, summary, status, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) ON CONFLICT (user_id, id) DO NOTHING`,
+        `INSERT INTO queued_commands (user_id, device_id, id, name, args_json, summary, ref, status, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) ON CONFLICT (user_id, id) DO NOTHING`,
         [
           row.userId,
           row.deviceId,
@@ -351,6 +351,7 @@ export async function openPostgresStore(
           row.name,
           JSON.stringify(row.args ?? null),
           row.summary,
+          row.ref,
           row.createdAt,
           row.expiresAt,
         ],

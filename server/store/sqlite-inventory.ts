@@ -25,8 +25,8 @@ export function sqliteInventoryStore(db: Database.Database): InventoryStore & Co
        WHERE d.user_id = ? AND d.revoked = 0`,
     ),
     enqueue: db.prepare(
-      `INSERT INTO queued_commands (user_id, device_id, id, name, args_json, summary, status, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (user_id, id) DO NOTHING`,
+      `INSERT INTO queued_commands (user_id, device_id, id, name, args_json, summary, ref, status, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (user_id, id) DO NOTHING`,
     ),
     queued: db.prepare<[string, string], QueuedRecord>(
       'SELECT * FROM queued_commands WHERE user_id = ? AND id = ?',
@@ -84,6 +84,7 @@ export function sqliteInventoryStore(db: Database.Database): InventoryStore & Co
         row.name,
         JSON.stringify(row.args ?? null),
         row.summary,
+        row.ref,
         row.createdAt,
         row.expiresAt,
       );

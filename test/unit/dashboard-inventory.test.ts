@@ -69,6 +69,7 @@ const queued = (extra: Partial<QueuedCommand>): QueuedCommand => ({
   nodeName: 'alpha',
   name: 'workload.start',
   summary: '"orders"',
+  ref: 'orders',
   status: 'pending',
   result: null,
   createdAt: '2026-11-26T10:00:00.000Z',
@@ -132,12 +133,14 @@ test('queued commands are matched to their workload by computer and reference, w
   const commands = [
     queued({ id: 'a', createdAt: '2026-11-26T10:05:00.000Z' }),
     queued({ id: 'b', name: 'workload.stop', createdAt: '2026-11-26T10:01:00.000Z' }),
-    queued({ id: 'by-id', summary: `"${orders.id}"` }),
+    queued({ id: 'by-id', summary: `"${orders.id}"`, ref: orders.id }),
     queued({ id: 'done', status: 'done' }),
     queued({ id: 'cancelled', status: 'cancelled' }),
     queued({ id: 'other-computer', nodeId: 'id-beta' }),
-    queued({ id: 'other-name', summary: '"orders-2"' }),
-    queued({ id: 'deploy', name: 'workload.deploy', summary: 'postgres "orders"' }),
+    queued({ id: 'other-name', summary: '"orders-2"', ref: 'orders-2' }),
+    queued({ id: 'deploy', name: 'workload.deploy', summary: 'postgres "orders"', ref: null }),
+    // Matched by its reference, not by the words of its summary.
+    queued({ id: 'summary-only', summary: '"orders"', ref: 'invoices' }),
   ];
   assert.deepEqual(
     queuedFor(orders, commands).map((c) => c.id),

@@ -138,6 +138,7 @@ describe(`the hub store (${testStoreKind()})`, () => {
         name: 'workload.stop',
         args: { id: 'w1' },
         summary: 'stop w1',
+        ref: 'w1',
         createdAt: new Date().toISOString(),
         expiresAt: later(60),
       };
@@ -166,6 +167,7 @@ describe(`the hub store (${testStoreKind()})`, () => {
       });
       assert.equal(done?.status, 'done');
       assert.equal(done?.args, null);
+      assert.equal(done?.ref, 'w1', 'the reference outlives the arguments');
       assert.deepEqual(done?.result, { ok: true, value: null });
       assert.deepEqual(
         (await store.expireCommands(new Date().toISOString())).map((r) => r.id),

@@ -81,14 +81,13 @@ export function queuedFor(
   w: Pick<InventoryWorkload, 'id' | 'name' | 'node'>,
   commands: QueuedCommand[],
 ): QueuedCommand[] {
-  const refs = new Set([`"${w.name}"`, `"${w.id}"`]);
   return commands
     .filter(
       (c) =>
         c.nodeId === w.node.id &&
         WAITING.has(c.status) &&
-        c.name !== 'workload.deploy' &&
-        refs.has(c.summary),
+        c.ref !== null &&
+        (c.ref === w.name || c.ref === w.id),
     )
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
