@@ -1,7 +1,8 @@
 // hub: what the hub costs per agent connection and per relayed command, against baselines in the
 // same run (issue 14):
 //   memory       RSS of the server process per idle authenticated agent connection, at 10,000
-//                connections (clients in another process), vs a bare `ws` server
+//                connections (clients in another process), vs a bare `ws` server; the JS heap's share
+//                beside it, which swings less between runs than RSS
 //   commands     `POST /api/devices/:id/commands` → agent → back through the real hub, vs a minimal
 //                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
 // The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
@@ -36,7 +37,7 @@ interface Rate extends LatencySummary {
 
 async function memoryPerConnection(
   kind: 'hub' | 'bare-ws',
-): Promise<{ perConnKb: number; openSeconds: number }> {
+): Promise<{ perConnKb: number; heapPerConnKb: number; openSeconds: number }> {
   const dataDir = kind === 'hub' ? mkdtempSync(join(tmpdir(), 'lattice-bench-mem-')) : undefined;
   let tokens: string[] = [];
   if (dataDir) {
@@ -65,18 +66,22 @@ async function memoryPerConnection(
   const clients = await startChild('ws-clients.ts', {}, { name: `mem-clients-${kind}` });
   try {
     const url = server.ready.url as string;
-    const before = await server.request<{ rss: number }>('memory');
+    const before = await server.request<{ rss: number; heapUsed: number }>('memory');
     const opened = await clients.request<{ seconds: number }>('openSockets', {
       url,
       count: CONNECTIONS,
       tokens,
     });
     await new Promise((r) => setTimeout(r, 2_000)); // hellos, lastSeen writes, presence settle
-    const after = await server.request<{ rss: number }>('memory');
+    const after = await server.request<{ rss: number; heapUsed: number }>('memory');
     const { stillOpen } = await clients.request<{ stillOpen: number }>('closeSockets');
     if (stillOpen !== CONNECTIONS)
       throw new Error(`${kind}: only ${stillOpen} of ${CONNECTIONS} stayed open`);
-    return { perConnKb: (after.rss - before.rss) / CONNECTIONS / 1024, openSeconds: opened.seconds };
+    return {
+      perConnKb: (after.rss - before.rss) / CONNECTIONS / 1024,
+      heapPerConnKb: (after.heapUsed - before.heapUsed) / CONNECTIONS / 1024,
+      openSeconds: opened.seconds,
+    };
   } finally {
     await clients.stop();
     await server.stop();
@@ -323,13 +328,20 @@ if (PARTS.has('memory')) {
   const bare = await memoryPerConnection('bare-ws');
   const hubMem = await memoryPerConnection('hub');
   table([
-    ['server', 'per connection', 'opened in', 'vs bare ws'],
-    ['bare ws', `${fmt(bare.perConnKb)} KB`, `${fmt(bare.openSeconds, 1)} s`, '1×'],
+    ['server', 'per connection', 'opened in', 'vs bare ws', 'JS heap per connection (steadier than RSS)'],
+    [
+      'bare ws',
+      `${fmt(bare.perConnKb)} KB`,
+      `${fmt(bare.openSeconds, 1)} s`,
+      '1×',
+      `${fmt(bare.heapPerConnKb)} KB`,
+    ],
     [
       'hub, authenticated agents',
       `${fmt(hubMem.perConnKb)} KB`,
       `${fmt(hubMem.openSeconds, 1)} s`,
       ratio(hubMem.perConnKb, bare.perConnKb, { op: '<=', target: 1.5, of: 'bare ws' }),
+      `${fmt(hubMem.heapPerConnKb)} KB (${ratio(hubMem.heapPerConnKb, bare.heapPerConnKb)})`,
     ],
   ]);
 }
