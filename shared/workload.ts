@@ -145,6 +145,12 @@ export const WorkloadStatus = z.enum([
   'failed',
   'missing',
   'removing',
+  /**
+   * Created on another Docker engine than the one in use: shown, never touched here (no action, no
+   * sync, no recreate); it is as it was once the agent is back on that engine. Never stored: the agent
+   * derives it from the row's engine.
+   */
+  'elsewhere',
 ]);
 export type WorkloadStatus = z.infer<typeof WorkloadStatus>;
 
@@ -172,8 +178,10 @@ export const Workload = z.object({
   restart: RestartPolicy,
   createdAt: z.string(),
   updatedAt: z.string(),
-  /** Why the workload is failed, missing or waiting. */
+  /** Why the workload is failed, missing, waiting or elsewhere. */
   message: z.string().optional(),
+  /** The Docker engine it belongs to: the daemon's ID and a label (context, host). Absent until known. */
+  engine: z.object({ id: z.string(), label: z.string() }).optional(),
   /** Which door asked for it. */
   origin: z.enum(['local', 'remote']),
   connectionString: z.string().optional(),

@@ -64,6 +64,11 @@ export class Reconciler {
     const known = new Set(rows.map((r) => r.id));
     for (const row of rows) {
       if (this.workloads.isBusy(row.id)) continue;
+      if (this.workloads.isElsewhere(row)) {
+        // Another engine's workload: never resumed, adopted or recreated here (syncRow only shows it).
+        this.workloads.syncRow(row, undefined);
+        continue;
+      }
       if (IN_PROGRESS.has(row.status)) {
         // Left mid-deploy by a crash: the pipeline adopts the container if it exists (same
         // deterministic name and labels), otherwise it pulls/creates; it never makes a second one.

@@ -35,8 +35,27 @@ export function hostPortsOf(row: WorkloadRow): Record<string, number> {
   return Object.fromEntries(row.ports.map((p) => [p.name ?? String(p.container), p.host]));
 }
 
-export function workloadView(row: WorkloadRow, credentials: Credentials): Workload {
+/**
+ * True when the row belongs to another Docker engine than `here` (the engine in use, when one answers).
+ * A row whose engine is not known yet (made before engines were recorded, or waiting for approval)
+ * is nobody's else; with no engine answering nothing is decided.
+ */
+export function isElsewhere(row: WorkloadRow, here: { id: string } | undefined): boolean {
+  return !!here && row.engineId !== null && row.engineId !== here.id;
+}
+
+/** What an elsewhere workload says, in its view and in every refusal. */
+export function elsewhereMessage(row: WorkloadRow): string {
+  return `On Docker engine ${row.engineLabel ?? row.engineId ?? 'unknown'}; switch to it in Settings to manage this workload`;
+}
+
+/**
+ * `here`: the engine in use. A workload of another engine shows as `elsewhere` with the engine named;
+ * its stored status (as last seen on its own engine) is what it shows again once back there.
+ */
+export function workloadView(row: WorkloadRow, credentials: Credentials, here?: { id: string }): Workload {
   const template = TEMPLATES[row.template];
+  const elsewhere = isElsewhere(row, here);
   // A deploy waiting for approval has generated credentials but nothing running to connect to.
   const info =
     row.status === 'pending_approval' ? {} : template.connection(credentials, '127.0.0.1', hostPortsOf(row));
@@ -45,7 +64,7 @@ export function workloadView(row: WorkloadRow, credentials: Credentials): Worklo
     name: row.name,
     template: row.template,
     image: row.image,
-    status: row.status,
+    status: elsewhere ? 'elsewhere' : row.status,
     ports: row.ports,
     volumes: row.volumes.map((v) => ({ source: v.source, target: v.target, kind: v.kind })),
     restart: row.restart,
@@ -53,7 +72,9 @@ export function workloadView(row: WorkloadRow, credentials: Credentials): Worklo
     updatedAt: row.updatedAt,
     origin: row.origin,
   };
-  if (row.message) view.message = row.message;
+  if (elsewhere) view.message = elsewhereMessage(row);
+  else if (row.message) view.message = row.message;
+  if (row.engineId) view.engine = { id: row.engineId, label: row.engineLabel ?? row.engineId };
   for (const [key, value] of Object.entries(info)) {
     if (value !== undefined) (view as Record<string, unknown>)[key] = value;
   }

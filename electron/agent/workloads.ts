@@ -34,7 +34,9 @@ import type { Store, WorkloadRow } from './store';
 import { generateCredentials } from './credentials';
 import type { DeployDecision } from './policy';
 import {
+  elsewhereMessage,
   hostPortsOf,
+  isElsewhere,
   openWorkloadSecrets,
   sealWorkloadSecrets,
   workloadView,
@@ -75,6 +77,8 @@ export class WorkloadService {
   /** Host ports promised to deploys that have not written their row yet. */
   private readonly pendingPorts = new Set<number>();
   private readonly abort = new AbortController();
+  /** Rows last announced as `elsewhere`, so a switch of engines announces each row that changes side once. */
+  private readonly shownElsewhere = new Set<string>();
 
   constructor(deps: WorkloadsDeps) {
     this.store = deps.store;
@@ -92,7 +96,28 @@ export class WorkloadService {
   // ---- views -------------------------------------------------------------------------------
 
   private view(row: WorkloadRow): Workload {
-    return workloadView(row, openWorkloadSecrets(this.box, row).credentials);
+    return workloadView(row, openWorkloadSecrets(this.box, row).credentials, this.engine.identity);
+  }
+
+  /** True when the row belongs to another Docker engine than the one in use (see workload-view.ts). */
+  isElsewhere(row: WorkloadRow): boolean {
+    return isElsewhere(row, this.engine.identity);
+  }
+
+  /**
+   * Refuses any Docker action on a workload of another engine, naming it: its container is not here,
+   * and one made here under its name would be a second, empty copy.
+   */
+  private requireHere(row: WorkloadRow, action: string): void {
+    if (this.isElsewhere(row)) {
+      throw new LatticeError('conflict', `Cannot ${action} ${row.name}: ${elsewhereMessage(row)}`);
+    }
+  }
+
+  /** The engine in use, for a row about to be deployed on it. */
+  private engineColumns(): Pick<WorkloadRow, 'engineId' | 'engineLabel'> {
+    const here = this.engine.identity;
+    return { engineId: here?.id ?? null, engineLabel: here?.label ?? null };
   }
 
   private rowOf(ref: string): WorkloadRow {
@@ -105,7 +130,12 @@ export class WorkloadService {
   resolve(ref: string): ResolvedWorkload {
     const row = this.rowOf(ref);
     const { credentials } = openWorkloadSecrets(this.box, row);
-    return { row, workload: workloadView(row, credentials), credentials, hostPorts: hostPortsOf(row) };
+    return {
+      row,
+      workload: workloadView(row, credentials, this.engine.identity),
+      credentials,
+      hostPorts: hostPortsOf(row),
+    };
   }
 
   private setStatus(
@@ -151,8 +181,26 @@ export class WorkloadService {
 
   /** Brings a settled row in line with its container (or its absence). In-flight operations are skipped. */
   syncRow(row: WorkloadRow, container: ContainerState | undefined): void {
-    if (this.busy.has(row.id) || row.status === 'pending_approval' || IN_PROGRESS.includes(row.status))
-      return;
+    if (this.busy.has(row.id)) return;
+    // Another engine's workload is left as it was last seen there; only the console hears it changed side.
+    const elsewhere = this.isElsewhere(row);
+    if (elsewhere !== this.shownElsewhere.has(row.id)) {
+      if (elsewhere) this.shownElsewhere.add(row.id);
+      else this.shownElsewhere.delete(row.id);
+      this.bus.emit({ type: 'workload.changed', workload: this.view(row) });
+    }
+    if (elsewhere) return;
+    const here = this.engine.identity;
+    if (
+      container &&
+      here &&
+      (row.engineId === null || (row.engineId === here.id && row.engineLabel !== here.label))
+    ) {
+      // A row from before engines were recorded belongs to the engine its container is found on; the
+      // label follows the context and host its own engine is reached through now.
+      this.store.workloads.update(row.id, { engineId: here.id, engineLabel: here.label });
+    }
+    if (row.status === 'pending_approval' || IN_PROGRESS.includes(row.status)) return;
     if (!container) {
       // A failed deploy may never have made its container; a missing one is already reported.
       if (row.status === 'missing' || row.status === 'failed') return;
@@ -273,6 +321,8 @@ export class WorkloadService {
         restart: spec.template === 'custom' ? spec.restart : template.restart,
         sealed: sealWorkloadSecrets(this.box, id, { credentials, env }),
         containerId: null,
+        // The engine it is deployed on; a deploy waiting for approval gets the one in use at approval.
+        ...(decision.action === 'approve' ? { engineId: null, engineLabel: null } : this.engineColumns()),
         createdAt: now,
         updatedAt: now,
       };
@@ -310,6 +360,7 @@ export class WorkloadService {
       status: 'creating',
       message: null,
       opId: randomUUID(),
+      ...this.engineColumns(),
     })!;
     this.logger.info({ workload: row.name, image: row.image }, 'remote deploy approved');
     return this.runDeploy(next);
@@ -365,6 +416,8 @@ export class WorkloadService {
     const row = this.rowOf(ref);
     this.requireSettled(row);
     this.engine.require();
+    // Before anything else: a workload of another engine is never recreated here.
+    this.requireHere(row, 'start');
     if ((row.status === 'missing' || row.status === 'failed') && !this.busy.has(row.id)) {
       if (!(await this.ownedContainer(row))) {
         // The container was removed behind our back (or never made it): recreate it from the stored
@@ -374,6 +427,7 @@ export class WorkloadService {
           status: 'creating',
           message: null,
           opId: randomUUID(),
+          ...this.engineColumns(),
         })!;
         return this.runDeploy(next);
       }
@@ -421,6 +475,7 @@ export class WorkloadService {
     const row = this.rowOf(ref);
     this.requireSettled(row);
     this.engine.require();
+    this.requireHere(row, 'stop');
     return this.exclusive(row, 'stop', async () => {
       const { container, info } = await this.requireContainer(row);
       if (info.State.Running || info.State.Restarting) {
@@ -438,6 +493,7 @@ export class WorkloadService {
     const row = this.rowOf(ref);
     this.requireSettled(row);
     this.engine.require();
+    this.requireHere(row, 'restart');
     return this.exclusive(row, 'restart', async () => {
       const { container } = await this.requireContainer(row);
       this.setStatus(row.id, 'restarting');
@@ -452,9 +508,16 @@ export class WorkloadService {
     });
   }
 
+  /**
+   * Removes the container (and with `removeVolumes` the volumes), then the row. A workload of another
+   * engine can only be forgotten: its row goes, its container and volume stay untouched on that engine
+   * (reported there as an orphan, never deleted); deleting its data from here is refused.
+   */
   async delete(ref: string, removeVolumes: boolean): Promise<{ id: string; volumesRemoved: boolean }> {
     const row = this.rowOf(ref);
-    const needsDocker = row.status !== 'pending_approval';
+    if (removeVolumes) this.requireHere(row, 'delete the data of');
+    const forget = this.isElsewhere(row);
+    const needsDocker = row.status !== 'pending_approval' && !forget;
     if (needsDocker) this.engine.require();
     return this.exclusive(row, 'delete', async () => {
       let volumesRemoved = false;
@@ -491,7 +554,13 @@ export class WorkloadService {
         }
       }
       this.store.workloads.delete(row.id);
-      this.logger.info({ workload: row.name, volumes: removeVolumes }, 'workload deleted');
+      this.shownElsewhere.delete(row.id);
+      if (forget) {
+        this.logger.info(
+          { workload: row.name, engine: row.engineLabel },
+          'workload of another Docker engine forgotten; its container and data stay on that engine',
+        );
+      } else this.logger.info({ workload: row.name, volumes: removeVolumes }, 'workload deleted');
       this.bus.emit({ type: 'workload.removed', id: row.id, name: row.name });
       return { id: row.id, volumesRemoved };
     });
@@ -512,15 +581,16 @@ export class WorkloadService {
 
   // ---- logs and stats -----------------------------------------------------------------------
 
-  private async observed(ref: string) {
+  private async observed(ref: string, action: string) {
     const row = this.rowOf(ref);
     this.requireSettled(row);
     this.engine.require();
+    this.requireHere(row, action);
     return { row, ...(await this.requireContainer(row)) };
   }
 
   async logs(ref: string, tail: number): Promise<LogLine[]> {
-    return readLogs((await this.observed(ref)).container, tail);
+    return readLogs((await this.observed(ref, 'read the logs of')).container, tail);
   }
 
   async followLogs(
@@ -529,11 +599,11 @@ export class WorkloadService {
     onLine: (l: LogLine) => void,
     onEnd?: () => void,
   ): Promise<() => void> {
-    return followContainerLogs((await this.observed(ref)).container, tail, onLine, onEnd);
+    return followContainerLogs((await this.observed(ref, 'read the logs of')).container, tail, onLine, onEnd);
   }
 
   async stats(ref: string): Promise<WorkloadStats> {
-    const { row, container } = await this.observed(ref);
+    const { row, container } = await this.observed(ref, 'read the stats of');
     return readStats(container, row.id);
   }
 

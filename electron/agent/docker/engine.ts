@@ -87,6 +87,30 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Which engine this is, as workloads remember it: the daemon's own ID (`docker info` → ID, kept by the
+ * daemon in its data root, so the same daemon reached through another socket or context is the same
+ * engine, and another daemon — Colima's VM, Docker Desktop, a remote host — is another), and a label
+ * for people: the context and host it was reached through.
+ */
+export interface EngineIdentity {
+  id: string;
+  label: string;
+}
+
+/** The label of an endpoint: `"colima" (unix:///…/docker.sock)`, or the host alone without a context. */
+export const engineLabel = (c: { host: string; context: string }) =>
+  c.context && c.context !== 'default' ? `"${c.context}" (${c.host})` : c.host;
+
+/** A daemon's identity from its `docker info`; one that reports no ID (some Podman versions) is known by its name and endpoint. */
+export function identityOf(
+  info: { ID?: string; Name?: string },
+  candidate: { host: string; context: string },
+): EngineIdentity {
+  const id = info.ID?.trim() || `name:${info.Name ?? '?'}@${candidate.host}`;
+  return { id, label: engineLabel(candidate) };
+}
+
 export interface DockerEventMessage {
   Type?: string;
   Action?: string;
@@ -98,6 +122,7 @@ export interface DockerEventMessage {
 export class Engine {
   private client: Docker | undefined;
   private current: EngineCandidate | undefined;
+  private identityValue: EngineIdentity | undefined;
   private probing: Promise<DockerStatus> | undefined;
   private statusValue: DockerStatus = { available: false, message: 'Checking for Docker…' };
   private probeTimer: NodeJS.Timeout | undefined;
@@ -124,6 +149,11 @@ export class Engine {
   /** The endpoint in use (the last one that answered). */
   get endpoint(): EngineCandidate | undefined {
     return this.current;
+  }
+
+  /** The engine in use when it answers (undefined while none does): what workloads are matched against. */
+  get identity(): EngineIdentity | undefined {
+    return this.statusValue.available ? this.identityValue : undefined;
   }
 
   /** The docker contexts on this computer; an unreadable store lists none. */
@@ -207,10 +237,10 @@ export class Engine {
       next = { available: false, message: `Docker is not reachable: ${(err as Error).message}` };
     }
     const tried: DockerCandidateReport[] = [];
-    let found: { candidate: EngineCandidate; status: DockerStatus } | undefined;
+    let found: { candidate: EngineCandidate; status: DockerStatus; identity: EngineIdentity } | undefined;
     for (const candidate of candidates) {
       try {
-        found = { candidate, status: await this.check(candidate) };
+        found = { candidate, ...(await this.check(candidate)) };
         break;
       } catch (err) {
         const reason =
@@ -220,14 +250,17 @@ export class Engine {
         tried.push({ ...engineInfo(candidate), reason, hint: candidate.hint });
       }
     }
+    const identityBefore = this.identity?.id;
     if (found) {
       next = found.status;
       this.use(found.candidate);
+      this.identityValue = found.identity;
     } else if (candidates.length) {
       next = { available: false, message: downMessage(tried, this.contexts()), tried };
     }
     next ??= { available: false, message: 'Docker is not reachable' };
-    this.setStatus(next);
+    // Another daemon behind the same endpoint (an engine reset or reinstalled) is a change too.
+    this.setStatus(next, found !== undefined && found.identity.id !== identityBefore);
     if (!next.available && !this.closed) {
       this.probeTimer = setTimeout(() => void this.probe(), this.probeDelay);
       this.probeTimer.unref();
@@ -257,11 +290,14 @@ export class Engine {
     if (prev) this.dropEventStream();
   }
 
-  /** A ping and the versions, on a short-lived client with a timeout (the long-lived one has none: pulls and log follows take long). */
-  private async check(candidate: EngineCandidate): Promise<DockerStatus> {
+  /** A ping, the versions and the daemon's ID, on a short-lived client with a timeout (the long-lived one has none: pulls and log follows take long). */
+  private async check(
+    candidate: EngineCandidate,
+  ): Promise<{ status: DockerStatus; identity: EngineIdentity }> {
     const docker = new Docker({ ...dockerodeOptions(candidate.connection), timeout: PROBE_TIMEOUT_MS });
     await withTimeout(docker.ping(), PROBE_TIMEOUT_MS);
     const v = await withTimeout(docker.version(), PROBE_TIMEOUT_MS);
+    const info = (await withTimeout(docker.info(), PROBE_TIMEOUT_MS)) as { ID?: string; Name?: string };
     const components = (
       v as { Components?: { Name: string; Version: string; Details?: { GitCommit?: string } }[] }
     ).Components;
@@ -277,7 +313,7 @@ export class Engine {
     if (next.runcVulnerable) {
       next.message = `runc ${runc?.Version} is older than 1.1.12 (CVE-2024-21626): update Docker before running untrusted images`;
     }
-    return next;
+    return { status: next, identity: identityOf(info, candidate) };
   }
 
   /** Called when a Docker call failed in a way that suggests the daemon went away. */
@@ -285,7 +321,7 @@ export class Engine {
     if (isDockerConnectionError(err)) void this.probe();
   }
 
-  private setStatus(next: DockerStatus): void {
+  private setStatus(next: DockerStatus, identityChanged = false): void {
     const prev = this.statusValue;
     this.statusValue = next;
     if (!next.available && !this.loggedDown) {
@@ -302,6 +338,7 @@ export class Engine {
       if (this.eventListener) this.subscribe();
     }
     if (
+      identityChanged ||
       prev.available !== next.available ||
       prev.version !== next.version ||
       prev.message !== next.message ||

@@ -144,6 +144,9 @@ export class ShareService {
     if (this.closed) throw new LatticeError('share_failed', 'The agent is stopping');
     const resolved = this.workloads.resolve(args.workload);
     const { workload } = resolved;
+    if (workload.status === 'elsewhere') {
+      throw new LatticeError('conflict', `Cannot share ${workload.name}: ${workload.message}`);
+    }
     if (workload.status !== 'running') {
       throw new LatticeError(
         'share_failed',

@@ -31,6 +31,10 @@ export interface WorkloadRow {
   restart: RestartPolicy;
   sealed: string | null;
   containerId: string | null;
+  /** The Docker daemon's ID (`docker info` → ID) of the engine the workload belongs to; null until known. */
+  engineId: string | null;
+  /** That engine for people: the context and host it was reached through. */
+  engineLabel: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -50,6 +54,8 @@ interface RawRow {
   restart: string;
   sealed: string | null;
   container_id: string | null;
+  engine_id: string | null;
+  engine_label: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -69,6 +75,8 @@ const fromRaw = (r: RawRow): WorkloadRow => ({
   restart: r.restart as RestartPolicy,
   sealed: r.sealed,
   containerId: r.container_id,
+  engineId: r.engine_id,
+  engineLabel: r.engine_label,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -80,9 +88,9 @@ export class WorkloadsRepo {
     this.db
       .prepare(
         `INSERT INTO workloads (id, name, template, image, status, message, origin, op_id, spec, ports, volumes,
-           restart, sealed, container_id, created_at, updated_at)
+           restart, sealed, container_id, engine_id, engine_label, created_at, updated_at)
          VALUES (@id, @name, @template, @image, @status, @message, @origin, @opId, @spec, @ports, @volumes,
-           @restart, @sealed, @containerId, @createdAt, @updatedAt)`,
+           @restart, @sealed, @containerId, @engineId, @engineLabel, @createdAt, @updatedAt)`,
       )
       .run({
         ...row,
@@ -115,7 +123,9 @@ export class WorkloadsRepo {
 
   update(
     id: string,
-    patch: Partial<Pick<WorkloadRow, 'status' | 'message' | 'containerId' | 'opId' | 'image'>>,
+    patch: Partial<
+      Pick<WorkloadRow, 'status' | 'message' | 'containerId' | 'opId' | 'image' | 'engineId' | 'engineLabel'>
+    >,
   ): WorkloadRow | undefined {
     const sets: string[] = [];
     const params: Record<string, unknown> = { id, updatedAt: new Date().toISOString() };
@@ -125,6 +135,8 @@ export class WorkloadsRepo {
       containerId: 'container_id',
       opId: 'op_id',
       image: 'image',
+      engineId: 'engine_id',
+      engineLabel: 'engine_label',
     };
     for (const [key, column] of Object.entries(columns)) {
       if (key in patch) {

@@ -1,0 +1,242 @@
+// Workloads belong to the Docker engine they were created on. Switching engines in Settings shows
+// the other engine's workloads as `elsewhere` — named, every action refused, nothing synced, deleted
+// or recreated — and switching back finds them exactly as they were (same container, same data).
+//
+// How "another engine" is made here, and why: an engine is known by its daemon's own ID (`docker
+// info` → ID), not by its endpoint, because one daemon is often reachable through several sockets or
+// contexts (Docker Desktop's /var/run/docker.sock and its desktop-linux context) and those must stay
+// one engine. A second real dockerd is too heavy for a test, and two plain forwarders to this machine's
+// daemon report the same ID (so they ARE one engine, which docker-engine-contexts.test.ts relies on).
+// So the two contexts here go through EngineIdentityProxy (test/helpers/engine-identity-proxy.ts): an
+// HTTP proxy to the real daemon whose only change is the ID in `GET /info`. Every container, volume,
+// log and stat call is the real engine's; only the identity is the proxy's. Since both "engines" are
+// in truth one daemon, engine B can even see engine A's containers — a stronger check than a real
+// second daemon: the rows stay `elsewhere` because of the identity alone, not because nothing is found.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import type { AgentEvent, Workload } from '../../shared';
+import { fixtureEnv, requireFixtureImages } from '../helpers/docker';
+import { startTestAgent, type TestAgent } from '../helpers/agent';
+import { EngineIdentityProxy } from '../helpers/engine-identity-proxy';
+import { waitFor } from '../helpers/net';
+
+const run = promisify(execFile);
+const local = { door: 'local' as const };
+const dir = mkdtempSync(join(tmpdir(), 'lattice-engine-id-'));
+const dockerConfig = join(dir, 'docker-config');
+const suffix = `${process.pid}`;
+const CTX_A = `lattice-id-a-${suffix}`;
+const CTX_B = `lattice-id-b-${suffix}`;
+const VOLUME = `lattice-id-site-${suffix}`;
+const engineA = new EngineIdentityProxy(join(dir, 'engine-a.sock'), `TEST-ENGINE-A-${suffix}`);
+const engineB = new EngineIdentityProxy(join(dir, 'engine-b.sock'), `TEST-ENGINE-B-${suffix}`);
+const real = new Docker({ socketPath: '/var/run/docker.sock' });
+
+function agentEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...fixtureEnv(),
+    DOCKER_CONFIG: dockerConfig,
+    LATTICE_LOG_LEVEL: process.env.LATTICE_LOG_LEVEL ?? 'warn',
+  };
+  delete env.DOCKER_HOST;
+  delete env.DOCKER_CONTEXT;
+  return env;
+}
+const docker = (...args: string[]) => run('docker', args, { env: { ...agentEnv() } });
+
+let t: TestAgent;
+const events: AgentEvent[] = [];
+let webContainer = '';
+let stoppedContainer = '';
+let webPort = 0;
+
+const byName = (list: Workload[]) => Object.fromEntries(list.map((w) => [w.name, w]));
+const page = async (path: string) => {
+  const res = await fetch(`http://127.0.0.1:${webPort}${path}`);
+  return { status: res.status, text: await res.text() };
+};
+/** Our containers on the real daemon, whatever endpoint: name → id and state. */
+async function containersOnDaemon(): Promise<Record<string, { id: string; state: string }>> {
+  const list = await real.listContainers({
+    all: true,
+    filters: { label: [`lattice.owner=${t.agent.ownerId}`] },
+  });
+  return Object.fromEntries(list.map((c) => [c.Names[0].replace(/^\//, ''), { id: c.Id, state: c.State }]));
+}
+
+before(async () => {
+  await requireFixtureImages('nginx');
+  mkdirSync(dockerConfig);
+  await engineA.listen();
+  await engineB.listen();
+  await docker('context', 'create', CTX_A, '--docker', `host=unix://${engineA.path}`);
+  await docker('context', 'create', CTX_B, '--docker', `host=unix://${engineB.path}`);
+  await docker('context', 'use', CTX_A);
+  t = await startTestAgent({ env: agentEnv() });
+  t.agent.onEvent((e) => events.push(e));
+});
+
+after(async () => {
+  await t?.cleanup();
+  await real
+    .getVolume(VOLUME)
+    .remove()
+    .catch(() => undefined);
+  await engineA.close();
+  await engineB.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('workloads belong to the engine they were created on', () => {
+  it('a deploy records the engine it ran on (daemon ID and the context it was reached through)', async () => {
+    const info = await t.agent.dispatch('system.info', {}, local);
+    assert.equal(info.docker.engine?.context, CTX_A);
+    const web = await t.agent.dispatch(
+      'workload.deploy',
+      {
+        template: 'custom',
+        name: 'id-web',
+        image: 'lattice-fixture/nginx:latest',
+        ports: [{ container: 80 }],
+        volumes: [{ source: VOLUME, target: '/usr/share/nginx/html' }],
+      },
+      local,
+    );
+    assert.equal(web.status, 'running');
+    assert.deepEqual(web.engine, { id: engineA.daemonId, label: `"${CTX_A}" (unix://${engineA.path})` });
+    webPort = web.ports[0].host;
+    const quiet = await t.agent.dispatch(
+      'workload.deploy',
+      { template: 'custom', name: 'id-quiet', image: 'lattice-fixture/nginx:latest' },
+      local,
+    );
+    assert.equal(quiet.engine?.id, engineA.daemonId);
+    assert.equal((await t.agent.dispatch('workload.stop', { ref: 'id-quiet' }, local)).status, 'stopped');
+    // Data in the volume, written by the container itself.
+    const ids = await containersOnDaemon();
+    webContainer = ids['lattice-id-web'].id;
+    stoppedContainer = ids['lattice-id-quiet'].id;
+    await real
+      .getContainer(webContainer)
+      .exec({ Cmd: ['sh', '-c', 'echo kept-across-engines > /usr/share/nginx/html/data.txt'] })
+      .then((e) => e.start({}))
+      .then((s) => new Promise((r) => (s.on('end', r), s.resume())));
+    assert.equal((await page('/data.txt')).text.trim(), 'kept-across-engines');
+  });
+
+  it('on another engine they show as elsewhere, naming their engine; nothing is synced or touched', async () => {
+    const mark = events.length;
+    await t.agent.dispatch('settings.set', { dockerContext: CTX_B }, local);
+    const info = await t.agent.dispatch('system.info', {}, local);
+    assert.equal(info.docker.engine?.context, CTX_B);
+    const list = byName(await t.agent.dispatch('workload.list', {}, local));
+    for (const name of ['id-web', 'id-quiet']) {
+      assert.equal(list[name].status, 'elsewhere', name);
+      assert.equal(
+        list[name].message,
+        `On Docker engine "${CTX_A}" (unix://${engineA.path}); switch to it in Settings to manage this workload`,
+      );
+      assert.equal(list[name].engine?.id, engineA.daemonId);
+    }
+    // Every console heard it, without asking.
+    await waitFor(
+      'workload.changed events saying elsewhere',
+      () =>
+        events.slice(mark).filter((e) => e.type === 'workload.changed' && e.workload.status === 'elsewhere')
+          .length >= 2,
+      10_000,
+    );
+    assert.equal((await t.agent.dispatch('workload.get', { ref: 'id-web' }, local)).status, 'elsewhere');
+  });
+
+  it('every action is refused naming the engine, and nothing is deleted or recreated', async () => {
+    const before = await containersOnDaemon();
+    const bMark = engineB.requests.length;
+    const refused = async (name: string, p: Promise<unknown>) => {
+      await assert.rejects(p, (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'conflict', `${name}: ${err.message}`);
+        assert.ok(err.message.includes(`"${CTX_A}"`), `${name}: ${err.message}`);
+        assert.ok(err.message.includes('switch to it in Settings'), `${name}: ${err.message}`);
+        return true;
+      });
+    };
+    for (const ref of ['id-web', 'id-quiet']) {
+      await refused(`start ${ref}`, t.agent.dispatch('workload.start', { ref }, local));
+      await refused(`stop ${ref}`, t.agent.dispatch('workload.stop', { ref }, local));
+      await refused(`restart ${ref}`, t.agent.dispatch('workload.restart', { ref }, local));
+      await refused(`logs ${ref}`, t.agent.dispatch('workload.logs', { ref, tail: 10 }, local));
+      await refused(`stats ${ref}`, t.agent.dispatch('workload.stats', { ref }, local));
+      await refused(
+        `follow ${ref}`,
+        t.agent.followLogs(ref, 10, () => undefined),
+      );
+      await refused(
+        `delete --volumes ${ref}`,
+        t.agent.dispatch('workload.delete', { ref, volumes: true }, local),
+      );
+    }
+    await refused(
+      'share',
+      t.agent.dispatch('share.create', { workload: 'id-web', via: 'relay', expires: '1h' }, local),
+    );
+    // No container was made, started, stopped or removed through engine B.
+    const touched = engineB.requests
+      .slice(bMark)
+      .filter((r) => r.startsWith('POST /containers') || r.startsWith('DELETE'));
+    assert.deepEqual(touched, []);
+    assert.deepEqual(await containersOnDaemon(), before);
+    assert.equal(before['lattice-id-web'].state, 'running');
+    assert.equal(before['lattice-id-quiet'].state, 'exited');
+    const list = byName(await t.agent.dispatch('workload.list', {}, local));
+    assert.equal(list['id-web'].status, 'elsewhere');
+    assert.equal(list['id-quiet'].status, 'elsewhere');
+  });
+
+  it('a workload deployed on engine B belongs to B', async () => {
+    const b = await t.agent.dispatch(
+      'workload.deploy',
+      { template: 'custom', name: 'id-on-b', image: 'lattice-fixture/nginx:latest' },
+      local,
+    );
+    assert.equal(b.status, 'running');
+    assert.equal(b.engine?.id, engineB.daemonId);
+  });
+
+  it('back on engine A the rows are as they were: same containers, same data, stopped stays stopped', async () => {
+    const before = await containersOnDaemon();
+    await t.agent.dispatch('settings.set', { dockerContext: CTX_A }, local);
+    const list = byName(await t.agent.dispatch('workload.list', {}, local));
+    assert.equal(list['id-web'].status, 'running');
+    assert.equal(list['id-web'].message, undefined);
+    assert.equal(list['id-quiet'].status, 'stopped');
+    assert.equal(list['id-on-b'].status, 'elsewhere');
+    assert.match(list['id-on-b'].message ?? '', new RegExp(`"${CTX_B}"`));
+    const after = await containersOnDaemon();
+    assert.equal(after['lattice-id-web'].id, webContainer);
+    assert.equal(after['lattice-id-quiet'].id, stoppedContainer);
+    assert.deepEqual(after, before);
+    assert.equal((await page('/data.txt')).text.trim(), 'kept-across-engines');
+    // And they are managed again.
+    const started = await t.agent.dispatch('workload.start', { ref: 'id-quiet' }, local);
+    assert.equal(started.status, 'running');
+    assert.equal((await containersOnDaemon())['lattice-id-quiet'].id, stoppedContainer);
+    const logs = await t.agent.dispatch('workload.logs', { ref: 'id-web', tail: 5 }, local);
+    assert.ok(Array.isArray(logs.lines));
+  });
+
+  it("another engine's workload can be forgotten (row only): its container and data stay", async () => {
+    const result = await t.agent.dispatch('workload.delete', { ref: 'id-on-b', volumes: false }, local);
+    assert.equal(result.volumesRemoved, false);
+    const list = byName(await t.agent.dispatch('workload.list', {}, local));
+    assert.equal(list['id-on-b'], undefined);
+    const left = await containersOnDaemon();
+    assert.equal(left['lattice-id-on-b']?.state, 'running', 'its container was not removed');
+  });
+});
