@@ -21,6 +21,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { AgentEvent, Workload } from '../../shared';
+import { workloadTable } from '../../electron/agent/cli/format';
+import { openStore } from '../../electron/agent/store';
+import { DB_FILE } from '../../electron/agent/create-agent';
 import { fixtureEnv, requireFixtureImages } from '../helpers/docker';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { EngineIdentityProxy } from '../helpers/engine-identity-proxy';
@@ -154,6 +157,15 @@ describe('workloads belong to the engine they were created on', () => {
       10_000,
     );
     assert.equal((await t.agent.dispatch('workload.get', { ref: 'id-web' }, local)).status, 'elsewhere');
+    // `lattice ls`: the state in the STATUS column, and which engine they are on.
+    const ls = workloadTable(Object.values(list)).split('\n');
+    assert.match(ls.find((l) => l.startsWith('id-web')) ?? '', /^id-web\s+custom\s+elsewhere\s/);
+    assert.ok(
+      ls.includes(
+        `elsewhere: id-web, id-quiet on Docker engine "${CTX_A}" (unix://${engineA.path}); switch to it in Settings to manage them`,
+      ),
+      ls.join('\n'),
+    );
   });
 
   it('every action is refused naming the engine, and nothing is deleted or recreated', async () => {
@@ -229,6 +241,20 @@ describe('workloads belong to the engine they were created on', () => {
     assert.equal((await containersOnDaemon())['lattice-id-quiet'].id, stoppedContainer);
     const logs = await t.agent.dispatch('workload.logs', { ref: 'id-web', tail: 5 }, local);
     assert.ok(Array.isArray(logs.lines));
+  });
+
+  it('a row from before engines were recorded belongs to the engine its container is found on', async () => {
+    const store = openStore(join(t.dataDir, DB_FILE));
+    try {
+      const row = store.workloads.byName('id-web')!;
+      store.workloads.update(row.id, { engineId: null, engineLabel: null });
+      const listed = byName(await t.agent.dispatch('workload.list', {}, local));
+      assert.equal(listed['id-web'].status, 'running');
+      assert.equal(store.workloads.byName('id-web')?.engineId, engineA.daemonId);
+      assert.equal(listed['id-on-b'].status, 'elsewhere', 'a row of engine B is not claimed by A');
+    } finally {
+      store.close();
+    }
   });
 
   it("another engine's workload can be forgotten (row only): its container and data stay", async () => {

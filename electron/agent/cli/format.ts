@@ -30,10 +30,31 @@ export function table(headers: string[], rows: string[][]): string {
 
 export function workloadTable(workloads: Workload[]): string {
   if (workloads.length === 0) return 'No workloads yet — try `lattice deploy postgres`.';
-  return table(
-    ['NAME', 'TEMPLATE', 'STATUS', 'PORTS', 'IMAGE'],
-    workloads.map((w) => [w.name, w.template, w.status, w.ports.map(formatPort).join(', ') || '-', w.image]),
-  );
+  const lines = [
+    table(
+      ['NAME', 'TEMPLATE', 'STATUS', 'PORTS', 'IMAGE'],
+      workloads.map((w) => [
+        w.name,
+        w.template,
+        w.status,
+        w.ports.map(formatPort).join(', ') || '-',
+        w.image,
+      ]),
+    ),
+  ];
+  // Workloads of another Docker engine: one line per engine, saying which and how to get back to it.
+  const elsewhere = new Map<string, string[]>();
+  for (const w of workloads) {
+    if (w.status !== 'elsewhere') continue;
+    const label = w.engine?.label ?? 'unknown';
+    elsewhere.set(label, [...(elsewhere.get(label) ?? []), w.name]);
+  }
+  for (const [label, names] of elsewhere) {
+    lines.push(
+      `elsewhere: ${names.join(', ')} on Docker engine ${label}; switch to it in Settings to manage them`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** One workload, with what a client needs to connect. */

@@ -229,6 +229,10 @@ export function SharePanel({ workload }: { workload: Workload }) {
         <p className="note note-warn" data-testid="share-unavailable">
           Sharing is not available on this computer yet: {unavailable.message}
         </p>
+      ) : workload.status === 'elsewhere' ? (
+        <p className="muted" data-testid="share-elsewhere">
+          {workload.message}
+        </p>
       ) : workload.status !== 'running' ? (
         <p className="muted">Start {workload.name} to share it.</p>
       ) : (

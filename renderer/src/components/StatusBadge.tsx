@@ -1,6 +1,7 @@
 import type { WorkloadStatus } from '../../../shared';
 
-const TONE: Record<WorkloadStatus, 'running' | 'stopped' | 'failed' | 'pending'> = {
+// `elsewhere`: on another Docker engine than the one in use — not broken, just not reachable from here.
+const TONE: Record<WorkloadStatus, 'running' | 'stopped' | 'failed' | 'pending' | 'elsewhere'> = {
   running: 'running',
   stopped: 'stopped',
   exited: 'stopped',
@@ -12,10 +13,12 @@ const TONE: Record<WorkloadStatus, 'running' | 'stopped' | 'failed' | 'pending'>
   starting: 'pending',
   restarting: 'pending',
   removing: 'pending',
+  elsewhere: 'elsewhere',
 };
 
 export const statusTone = (s: WorkloadStatus) => TONE[s];
-export const statusLabel = (s: WorkloadStatus) => s.replace('_', ' ');
+export const statusLabel = (s: WorkloadStatus) =>
+  s === 'elsewhere' ? 'on another engine' : s.replace('_', ' ');
 
 export function StatusBadge({ status }: { status: WorkloadStatus }) {
   return (

@@ -16,6 +16,8 @@ export function WorkloadActions({ workload, afterDelete }: { workload: Workload;
   const ref = workload.name;
   const running = workload.status === 'running' || workload.status === 'restarting';
   const stopped = ['stopped', 'exited', 'failed'].includes(workload.status);
+  // On another Docker engine: nothing can be done to it from here but forgetting its row.
+  const elsewhere = workload.status === 'elsewhere';
   const hasVolumes = workload.volumes.some((v) => v.kind === 'volume');
 
   const run = async (action: Action) => {
@@ -49,6 +51,30 @@ export function WorkloadActions({ workload, afterDelete }: { workload: Workload;
           >
             Approve
           </button>
+        )}
+        {elsewhere && (
+          <>
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled
+              title={workload.message}
+              aria-label={`Start ${workload.name}`}
+              data-testid="action-start"
+            >
+              Start
+            </button>
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled
+              title={workload.message}
+              aria-label={`Restart ${workload.name}`}
+              data-testid="action-restart"
+            >
+              Restart
+            </button>
+          </>
         )}
         {stopped && (
           <button
@@ -94,23 +120,36 @@ export function WorkloadActions({ workload, afterDelete }: { workload: Workload;
           aria-label={`Delete ${workload.name}`}
           data-testid="action-delete"
         >
-          Delete
+          {elsewhere ? 'Forget' : 'Delete'}
         </button>
       </div>
+      {elsewhere && (
+        <p className="small muted" data-testid="actions-elsewhere">
+          {workload.message}
+        </p>
+      )}
       <ErrorNote error={error} testId="action-error" />
       {confirming && (
         <Dialog
-          title={`Delete ${workload.name}?`}
+          title={elsewhere ? `Forget ${workload.name}?` : `Delete ${workload.name}?`}
           onClose={() => setConfirming(false)}
           testId="delete-dialog"
         >
-          <p>
-            The container is removed.{' '}
-            {deleteVolumes
-              ? 'Its data is deleted too and cannot be recovered.'
-              : 'Its data is kept in its volume; a new deploy with the same name finds it again.'}
-          </p>
-          {hasVolumes && (
+          {elsewhere ? (
+            <p>
+              Lattice stops listing it. Its container and data stay untouched on its Docker engine; back on
+              that engine they show as a container without a workload, to remove with <code>docker rm</code>{' '}
+              if unwanted.
+            </p>
+          ) : (
+            <p>
+              The container is removed.{' '}
+              {deleteVolumes
+                ? 'Its data is deleted too and cannot be recovered.'
+                : 'Its data is kept in its volume; a new deploy with the same name finds it again.'}
+            </p>
+          )}
+          {hasVolumes && !elsewhere && (
             <label className="check">
               <input
                 type="checkbox"
@@ -132,7 +171,13 @@ export function WorkloadActions({ workload, afterDelete }: { workload: Workload;
               onClick={() => void remove()}
               data-testid="confirm-delete"
             >
-              {busy === 'delete' ? 'Deleting…' : deleteVolumes ? 'Delete with data' : 'Delete, keep data'}
+              {busy === 'delete'
+                ? 'Deleting…'
+                : elsewhere
+                  ? 'Forget'
+                  : deleteVolumes
+                    ? 'Delete with data'
+                    : 'Delete, keep data'}
             </button>
           </div>
         </Dialog>

@@ -79,7 +79,13 @@ export function WorkloadPage({ workloadRef }: { workloadRef: string }) {
         </section>
       </div>
       <SharePanel workload={workload} />
-      <LogsView workloadRef={workload.name} name={workload.name} status={workload.status} />
+      {workload.status === 'elsewhere' ? (
+        <p className="muted" data-testid="logs-elsewhere">
+          Logs are on that engine: {workload.message}
+        </p>
+      ) : (
+        <LogsView workloadRef={workload.name} name={workload.name} status={workload.status} />
+      )}
     </div>
   );
 }
