@@ -44,16 +44,28 @@ export function isElsewhere(row: WorkloadRow, here: { id: string } | undefined):
   return !!here && row.engineId !== null && row.engineId !== here.id;
 }
 
-/** What an elsewhere workload says, in its view and in every refusal. */
-export function elsewhereMessage(row: WorkloadRow): string {
-  return `On Docker engine ${row.engineLabel ?? row.engineId ?? 'unknown'}; switch to it in Settings to manage this workload`;
+/**
+ * What an elsewhere workload says, in its view and in every refusal. When the engine in use is reached
+ * at the very label the row remembers, another daemon answers there now (the engine was reset or
+ * reinstalled): said so, since "switch to it" would be no help.
+ */
+export function elsewhereMessage(row: WorkloadRow, here?: { label: string }): string {
+  const label = row.engineLabel ?? row.engineId ?? 'unknown';
+  if (here && row.engineLabel !== null && here.label === row.engineLabel) {
+    return `On Docker engine ${label} as it was before another daemon answered there (reset or reinstalled?); switch back to that daemon, or forget this workload and deploy it again`;
+  }
+  return `On Docker engine ${label}; switch to it in Settings to manage this workload`;
 }
 
 /**
  * `here`: the engine in use. A workload of another engine shows as `elsewhere` with the engine named;
  * its stored status (as last seen on its own engine) is what it shows again once back there.
  */
-export function workloadView(row: WorkloadRow, credentials: Credentials, here?: { id: string }): Workload {
+export function workloadView(
+  row: WorkloadRow,
+  credentials: Credentials,
+  here?: { id: string; label: string },
+): Workload {
   const template = TEMPLATES[row.template];
   const elsewhere = isElsewhere(row, here);
   // A deploy waiting for approval has generated credentials but nothing running to connect to.
@@ -72,7 +84,7 @@ export function workloadView(row: WorkloadRow, credentials: Credentials, here?: 
     updatedAt: row.updatedAt,
     origin: row.origin,
   };
-  if (elsewhere) view.message = elsewhereMessage(row);
+  if (elsewhere) view.message = elsewhereMessage(row, here);
   else if (row.message) view.message = row.message;
   if (row.engineId) view.engine = { id: row.engineId, label: row.engineLabel ?? row.engineId };
   for (const [key, value] of Object.entries(info)) {

@@ -110,7 +110,10 @@ export class WorkloadService {
    */
   private requireHere(row: WorkloadRow, action: string): void {
     if (this.isElsewhere(row)) {
-      throw new LatticeError('conflict', `Cannot ${action} ${row.name}: ${elsewhereMessage(row)}`);
+      throw new LatticeError(
+        'conflict',
+        `Cannot ${action} ${row.name}: ${elsewhereMessage(row, this.engine.identity)}`,
+      );
     }
   }
 

@@ -17,8 +17,8 @@ export class EngineIdentityProxy {
 
   constructor(
     readonly path: string,
-    /** The daemon ID this engine reports. */
-    readonly daemonId: string,
+    /** The daemon ID this engine reports; change it to play another daemon behind the same socket. */
+    public daemonId: string,
   ) {}
 
   listen(): Promise<void> {

@@ -257,6 +257,29 @@ describe('workloads belong to the engine they were created on', () => {
     }
   });
 
+  it('another daemon behind the same endpoint (an engine reset) is another engine, and says so', async () => {
+    const realA = engineA.daemonId;
+    engineA.daemonId = `TEST-ENGINE-A-RESET-${suffix}`;
+    try {
+      await t.agent.wake();
+      const listed = byName(await t.agent.dispatch('workload.list', {}, local));
+      assert.equal(listed['id-web'].status, 'elsewhere');
+      assert.match(
+        listed['id-web'].message ?? '',
+        /another daemon answered there \(reset or reinstalled\?\)/,
+      );
+      await assert.rejects(t.agent.dispatch('workload.start', { ref: 'id-quiet' }, local), {
+        code: 'conflict',
+      });
+    } finally {
+      engineA.daemonId = realA;
+      await t.agent.wake();
+    }
+    const back = byName(await t.agent.dispatch('workload.list', {}, local));
+    assert.equal(back['id-web'].status, 'running');
+    assert.equal((await containersOnDaemon())['lattice-id-web'].id, webContainer);
+  });
+
   it("another engine's workload can be forgotten (row only): its container and data stay", async () => {
     const result = await t.agent.dispatch('workload.delete', { ref: 'id-on-b', volumes: false }, local);
     assert.equal(result.volumesRemoved, false);
