@@ -125,7 +125,8 @@ export function WorkloadActions({ workload, afterDelete }: { workload: Workload;
       </div>
       {elsewhere && (
         <p className="small muted" data-testid="actions-elsewhere">
-          {workload.message}
+          Start, stop, restart and sharing work on that engine only. Forget takes it off this list and leaves
+          its container and data untouched there.
         </p>
       )}
       <ErrorNote error={error} testId="action-error" />
