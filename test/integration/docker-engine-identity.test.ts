@@ -21,6 +21,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { AgentEvent, Workload } from '../../shared';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import type { HubRouter } from '../../server/api/trpc-router';
+import { inventoryState } from '../../electron/agent/hub-inventory';
 import { workloadTable } from '../../electron/agent/cli/format';
 import { openStore } from '../../electron/agent/store';
 import { DB_FILE } from '../../electron/agent/create-agent';
@@ -28,6 +31,7 @@ import { fixtureEnv, requireFixtureImages } from '../helpers/docker';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { EngineIdentityProxy } from '../helpers/engine-identity-proxy';
 import { waitFor } from '../helpers/net';
+import { connectFakeAgent, pairDevice, registerUser, startTestHub } from './hub-fixtures';
 
 const run = promisify(execFile);
 const local = { door: 'local' as const };
@@ -209,6 +213,29 @@ describe('workloads belong to the engine they were created on', () => {
     const list = byName(await t.agent.dispatch('workload.list', {}, local));
     assert.equal(list['id-web'].status, 'elsewhere');
     assert.equal(list['id-quiet'].status, 'elsewhere');
+  });
+
+  it("the hub's inventory (and so the dashboard's All workloads) carries the elsewhere state as reported", async () => {
+    const hub = await startTestHub();
+    try {
+      const token = (await registerUser(hub)).accessToken;
+      const { deviceToken } = await pairDevice(hub, token, 'laptop');
+      const client = createTRPCClient<HubRouter>({
+        links: [httpLink({ url: `${hub.url}/trpc`, headers: { authorization: `Bearer ${token}` } })],
+      });
+      // What this agent's HubInventory sends: its real views, without credentials.
+      const views = await t.agent.dispatch('workload.list', {}, local);
+      const agent = await connectFakeAgent(hub, deviceToken);
+      agent.send({ type: 'inventory.snapshot', workloads: views.map(inventoryState) });
+      await waitFor('the inventory', async () => (await client.workload.list.query()).length === 2);
+      const listed = Object.fromEntries((await client.workload.list.query()).map((w) => [w.name, w]));
+      assert.equal(listed['id-web'].status, 'elsewhere');
+      assert.match(listed['id-web'].message ?? '', new RegExp(`On Docker engine "${CTX_A}"`));
+      assert.equal(listed['id-web'].engine?.id, engineA.daemonId);
+      agent.ws.close();
+    } finally {
+      await hub.stop();
+    }
   });
 
   it('a workload deployed on engine B belongs to B', async () => {
