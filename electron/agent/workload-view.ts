@@ -36,9 +36,9 @@ export function hostPortsOf(row: WorkloadRow): Record<string, number> {
 }
 
 /**
- * True when the row belongs to another Docker engine than `here` (the engine in use, when one answers).
+ * True when the row belongs to another Docker engine than `here` (the engine in use, as last seen).
  * A row whose engine is not known yet (made before engines were recorded, or waiting for approval)
- * is nobody's else; with no engine answering nothing is decided.
+ * is nobody's else; before any engine has answered nothing is decided.
  */
 export function isElsewhere(row: WorkloadRow, here: { id: string } | undefined): boolean {
   return !!here && row.engineId !== null && row.engineId !== here.id;

@@ -151,9 +151,12 @@ export class Engine {
     return this.current;
   }
 
-  /** The engine in use when it answers (undefined while none does): what workloads are matched against. */
+  /**
+   * The engine in use, as last seen answering (undefined until one has): what workloads are matched
+   * against. Kept while it is down, so another engine's workloads do not look local meanwhile.
+   */
   get identity(): EngineIdentity | undefined {
-    return this.statusValue.available ? this.identityValue : undefined;
+    return this.identityValue;
   }
 
   /** The docker contexts on this computer; an unreadable store lists none. */
@@ -250,7 +253,7 @@ export class Engine {
         tried.push({ ...engineInfo(candidate), reason, hint: candidate.hint });
       }
     }
-    const identityBefore = this.identity?.id;
+    const identityBefore = this.identityValue?.id;
     if (found) {
       next = found.status;
       this.use(found.candidate);
