@@ -34,10 +34,8 @@ const SQL = {
        ELSE CAST(@base AS BIGINT) * (1 << (rate_limits.attempts - @free)) END <= @now`,
   ),
   read: 'SELECT attempts, last_ms, expires_ms FROM rate_limits WHERE name = @name AND key = @key',
-  refund:
-    'UPDATE rate_limits SET attempts = attempts - 1 WHERE name = @name AND key = @key AND attempts > 0',
-  failed:
-    'UPDATE rate_limits SET last_ms = @now, expires_ms = @expires WHERE name = @name AND key = @key',
+  refund: 'UPDATE rate_limits SET attempts = attempts - 1 WHERE name = @name AND key = @key AND attempts > 0',
+  failed: 'UPDATE rate_limits SET last_ms = @now, expires_ms = @expires WHERE name = @name AND key = @key',
   clear: 'DELETE FROM rate_limits WHERE name = @name AND key = @key',
   prune: 'DELETE FROM rate_limits WHERE expires_ms <= @now OR attempts <= 0 RETURNING 1 AS gone',
 };

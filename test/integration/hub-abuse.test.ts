@@ -4,6 +4,9 @@
 // this process, or as their own process where memory or descriptors are measured), bounded in count.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -178,6 +181,40 @@ describe('login limits', () => {
       assert.ok(Number(retry[3]) > 0 && Number(retry[4]) > 0);
     } finally {
       await hub.stop();
+    }
+  });
+
+  test('a hub restarted on the same data directory still refuses a locked-out account and address', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lattice-hub-restart-'));
+    const authLimits = {
+      account: { free: 2, baseMs: 60_000, maxDelayMs: 120_000, windowMs: 15 * 60_000 },
+      addressLogins: { max: 3, windowMs: 15 * 60_000 },
+    };
+    let hub = await startTestHub({ dataDir, authLimits });
+    try {
+      const victim = await registerUser(hub);
+      const email = victim.user.email;
+      const attempt = (password: string, from: number, who = email) =>
+        call(hub.url, 'POST', '/api/auth/login', { body: { email: who, password }, from: loopback(from) });
+      assert.equal((await attempt('wrong password!', 70)).status, 401);
+      assert.equal((await attempt('wrong password!', 71)).status, 401);
+      assert.equal((await attempt(PASSWORD, 72)).status, 429, 'locked out for a minute');
+      // Address 73 spends its three tries on other accounts.
+      for (let i = 0; i < 3; i++)
+        assert.equal((await attempt('wrong password!', 73, `other-${i}@example.com`)).status, 401);
+      assert.equal((await attempt('wrong password!', 73, 'other-3@example.com')).status, 429);
+
+      await hub.stop();
+      hub = await startTestHub({ dataDir, authLimits });
+      const again = await attempt(PASSWORD, 74);
+      assert.equal(again.status, 429, 'the restarted hub remembers the account');
+      assert.ok(Number(again.headers['retry-after']) >= 50, `Retry-After ${again.headers['retry-after']}`);
+      const address = await attempt('wrong password!', 73, 'other-4@example.com');
+      assert.equal(address.status, 429, 'and the address');
+      assert.ok(Number(address.headers['retry-after']) > 0);
+    } finally {
+      await hub.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

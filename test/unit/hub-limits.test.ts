@@ -103,7 +103,9 @@ describe(`attempt limiters (${testStoreKind()})`, () => {
     assert.equal(await perAddress.retryAfter('10.0.0.2', 1000), 0, 'the refused attempt was taken back');
     await refund();
     assert.equal(await global.retryAfter('*', 1000), 0, 'a refund gives the attempt back');
-    await (await admit(gates('10.0.0.2'), 1000))();
+    await (
+      await admit(gates('10.0.0.2'), 1000)
+    )();
   });
 
   test('expired counts and counts refunded to nothing are pruned', async () => {

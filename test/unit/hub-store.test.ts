@@ -1,5 +1,6 @@
 // The hub's one database: numbered .sql migrations under the same rules as the agent's runner, a
-// refusal of a database newer than the code, and the relay's port reservations as part of HubStore.
+// refusal of a database newer than the code, and the relay's port reservations and attempt counters
+// as part of HubStore.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,9 +9,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as agentRunner from '../../electron/agent/store/migrate';
 import * as hubRunner from '../../server/store/migrate';
+import { openPostgresStore } from '../../server/store/pg-store';
 import { openSqliteStore } from '../../server/store/sqlite-store';
-import type { HubStore } from '../../server/store/hub-store';
+import type { HubStore, RateLimitRule } from '../../server/store/hub-store';
 import { openTestStore, testStoreKind } from '../helpers/hub-test-store';
+import { freshPostgresDatabase, hubDatabaseIsPostgres } from '../helpers/postgres-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'lattice-hub-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -193,5 +196,79 @@ describe(`relay reservations in the hub store (${testStoreKind()})`, () => {
         ['sh_bob'],
       );
     });
+  });
+});
+
+// Two stores on one database, as two hubs have: PostgreSQL (two connection pools) or one SQLite file
+// opened twice.
+describe(`attempt counters in the hub store (${testStoreKind()})`, () => {
+  const twoStores = async (): Promise<[HubStore, HubStore]> => {
+    if (hubDatabaseIsPostgres()) {
+      const url = await freshPostgresDatabase();
+      return [await openPostgresStore(url), await openPostgresStore(url)];
+    }
+    const file = freshFile();
+    return [openSqliteStore(file), openSqliteStore(file)];
+  };
+  const window: RateLimitRule = { kind: 'window', name: 'w', max: 10, windowMs: 60_000 };
+  const delay: RateLimitRule = {
+    kind: 'delay',
+    name: 'd',
+    free: 3,
+    baseMs: 1000,
+    maxDelayMs: 4000,
+    windowMs: 60_000,
+  };
+
+  test('40 attempts at once through two stores: exactly the allowed ones are counted', async () => {
+    const [a, b] = await twoStores();
+    try {
+      for (const rule of [window, delay]) {
+        const now = Date.now();
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).chargeRateLimit(rule, 'k', now)),
+        );
+        const counted = results.filter((r) => r === undefined).length;
+        assert.equal(counted, rule.kind === 'window' ? 10 : 3, `${rule.kind}: ${counted} counted`);
+        assert.equal((await b.rateLimit(rule.name, 'k'))?.attempts, counted, 'refusals count nothing');
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('a window ends with its time; a delay grows from the latest attempt and stops at its cap', async () => {
+    const [store, other] = await twoStores();
+    try {
+      const t = 1_000_000;
+      for (let i = 0; i < 10; i++) assert.equal(await store.chargeRateLimit(window, 'k', t), undefined);
+      assert.deepEqual(await other.chargeRateLimit(window, 'k', t + 59_999), {
+        attempts: 10,
+        lastMs: t,
+        expiresMs: t + 60_000,
+      });
+      assert.equal(await other.chargeRateLimit(window, 'k', t + 60_000), undefined, 'a new window');
+      assert.equal((await store.rateLimit('w', 'k'))?.attempts, 1);
+
+      // Delay: 3 free, then 1 s, 2 s, 4 s, 4 s after the latest attempt.
+      let now = t;
+      for (let i = 0; i < 3; i++) assert.equal(await store.chargeRateLimit(delay, 'k', now), undefined);
+      for (const wait of [1000, 2000, 4000, 4000]) {
+        assert.ok(await store.chargeRateLimit(delay, 'k', now + wait - 1), `refused before ${wait} ms`);
+        now += wait;
+        assert.equal(await other.chargeRateLimit(delay, 'k', now), undefined, `let in after ${wait} ms`);
+      }
+      await store.failedRateLimit(delay, 'k', now + 500);
+      assert.ok(await store.chargeRateLimit(delay, 'k', now + 4000), 'the wait counts from the failure');
+      await store.refundRateLimit('d', 'k');
+      assert.equal((await store.rateLimit('d', 'k'))?.attempts, 6);
+      await store.clearRateLimit('d', 'k');
+      assert.equal(await store.rateLimit('d', 'k'), undefined);
+      assert.equal(await store.chargeRateLimit(delay, 'k', now), undefined);
+    } finally {
+      await store.close();
+      await other.close();
+    }
   });
 });
