@@ -35,6 +35,8 @@ const CTX_A = `e2e-ea-${process.pid}`;
 const CTX_B = `e2e-eb-${process.pid}`;
 const engineA = new EngineIdentityProxy(join(dir, 'engine-a.sock'), `E2E-ENGINE-A-${process.pid}`);
 const engineB = new EngineIdentityProxy(join(dir, 'engine-b.sock'), `E2E-ENGINE-B-${process.pid}`);
+// Container names are the daemon's, shared with every other test run: this one carries the pid.
+const NAME = `e2e-away-${process.pid}`;
 let agent: AgentProcess | undefined;
 let browser: Browser | undefined;
 
@@ -68,7 +70,7 @@ after(async () => {
   await browser?.close();
   if (agent) {
     await command('settings.set', { dockerContext: CTX_A }).catch(() => undefined);
-    await command('workload.delete', { ref: 'e2e-away', volumes: true }).catch(() => undefined);
+    await command('workload.delete', { ref: NAME, volumes: true }).catch(() => undefined);
     await agent.stop();
   }
   await engineA.close();
@@ -80,7 +82,7 @@ test('a workload of another engine shows "on another engine" with its actions of
   agent = await startAgentProcess([], { DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '', DOCKER_CONTEXT: '' });
   await command('workload.deploy', {
     template: 'custom',
-    name: 'e2e-away',
+    name: NAME,
     image: 'lattice-fixture/nginx:latest',
     ports: [{ container: 80 }],
   });
@@ -93,7 +95,7 @@ test('a workload of another engine shows "on another engine" with its actions of
     async () => {
       await page.goto(agent!.loginUrl);
       await page.goto(`${agent!.origin}/#/`);
-      const card = page.getByTestId('workload-e2e-away');
+      const card = page.getByTestId(`workload-${NAME}`);
       await card.waitFor({ state: 'visible' });
       await waitFor(
         'running on engine A',
@@ -121,7 +123,7 @@ test('a workload of another engine shows "on another engine" with its actions of
       assert.equal(await card.getByTestId('action-stop').count(), 0);
       await screenshot(page, 'engine-elsewhere-list');
 
-      await page.goto(`${agent!.origin}/#/workloads/e2e-away`);
+      await page.goto(`${agent!.origin}/#/workloads/${NAME}`);
       await page.getByTestId('workload-page').waitFor({ state: 'visible' });
       assert.match(await page.getByTestId('share-elsewhere').innerText(), new RegExp(`"${CTX_A}"`));
       assert.match(await page.getByTestId('logs-elsewhere').innerText(), new RegExp(`"${CTX_A}"`));
@@ -136,8 +138,8 @@ test('a workload of another engine shows "on another engine" with its actions of
 
       // The CLI says the same.
       const ls = await runCli(['ls', '--data-dir', agent!.dataDir]);
-      assert.match(ls, /^e2e-away\s+custom\s+elsewhere\s/m);
-      assert.match(ls, new RegExp(`elsewhere: e2e-away on Docker engine "${CTX_A}"`));
+      assert.match(ls, new RegExp(`^${NAME}\\s+custom\\s+elsewhere\\s`, 'm'));
+      assert.match(ls, new RegExp(`elsewhere: ${NAME} on Docker engine "${CTX_A}"`));
 
       await command('settings.set', { dockerContext: CTX_A });
       const status = page.getByTestId('workload-status');

@@ -41,6 +41,10 @@ const suffix = `${process.pid}`;
 const CTX_A = `lattice-id-a-${suffix}`;
 const CTX_B = `lattice-id-b-${suffix}`;
 const VOLUME = `lattice-id-site-${suffix}`;
+// Container names are the daemon's, shared with every other test run: these carry the pid.
+const WEB = `id-web-${suffix}`;
+const QUIET = `id-quiet-${suffix}`;
+const ON_B = `id-on-b-${suffix}`;
 const engineA = new EngineIdentityProxy(join(dir, 'engine-a.sock'), `TEST-ENGINE-A-${suffix}`);
 const engineB = new EngineIdentityProxy(join(dir, 'engine-b.sock'), `TEST-ENGINE-B-${suffix}`);
 const real = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -109,7 +113,7 @@ describe('workloads belong to the engine they were created on', () => {
       'workload.deploy',
       {
         template: 'custom',
-        name: 'id-web',
+        name: WEB,
         image: 'lattice-fixture/nginx:latest',
         ports: [{ container: 80 }],
         volumes: [{ source: VOLUME, target: '/usr/share/nginx/html' }],
@@ -121,21 +125,25 @@ describe('workloads belong to the engine they were created on', () => {
     webPort = web.ports[0].host;
     const quiet = await t.agent.dispatch(
       'workload.deploy',
-      { template: 'custom', name: 'id-quiet', image: 'lattice-fixture/nginx:latest' },
+      { template: 'custom', name: QUIET, image: 'lattice-fixture/nginx:latest' },
       local,
     );
     assert.equal(quiet.engine?.id, engineA.daemonId);
-    assert.equal((await t.agent.dispatch('workload.stop', { ref: 'id-quiet' }, local)).status, 'stopped');
+    assert.equal((await t.agent.dispatch('workload.stop', { ref: QUIET }, local)).status, 'stopped');
     // Data in the volume, written by the container itself.
     const ids = await containersOnDaemon();
-    webContainer = ids['lattice-id-web'].id;
-    stoppedContainer = ids['lattice-id-quiet'].id;
+    webContainer = ids[`lattice-${WEB}`].id;
+    stoppedContainer = ids[`lattice-${QUIET}`].id;
     await real
       .getContainer(webContainer)
       .exec({ Cmd: ['sh', '-c', 'echo kept-across-engines > /usr/share/nginx/html/data.txt'] })
       .then((e) => e.start({}))
       .then((s) => new Promise((r) => (s.on('end', r), s.resume())));
-    assert.equal((await page('/data.txt')).text.trim(), 'kept-across-engines');
+    await waitFor(
+      'the page written into the volume',
+      async () => (await page('/data.txt').catch(() => undefined))?.text.trim() === 'kept-across-engines',
+      10_000,
+    );
   });
 
   it('on another engine they show as elsewhere, naming their engine; nothing is synced or touched', async () => {
@@ -144,7 +152,7 @@ describe('workloads belong to the engine they were created on', () => {
     const info = await t.agent.dispatch('system.info', {}, local);
     assert.equal(info.docker.engine?.context, CTX_B);
     const list = byName(await t.agent.dispatch('workload.list', {}, local));
-    for (const name of ['id-web', 'id-quiet']) {
+    for (const name of [WEB, QUIET]) {
       assert.equal(list[name].status, 'elsewhere', name);
       assert.equal(
         list[name].message,
@@ -160,13 +168,13 @@ describe('workloads belong to the engine they were created on', () => {
           .length >= 2,
       10_000,
     );
-    assert.equal((await t.agent.dispatch('workload.get', { ref: 'id-web' }, local)).status, 'elsewhere');
+    assert.equal((await t.agent.dispatch('workload.get', { ref: WEB }, local)).status, 'elsewhere');
     // `lattice ls`: the state in the STATUS column, and which engine they are on.
     const ls = workloadTable(Object.values(list)).split('\n');
-    assert.match(ls.find((l) => l.startsWith('id-web')) ?? '', /^id-web\s+custom\s+elsewhere\s/);
+    assert.match(ls.find((l) => l.startsWith(WEB)) ?? '', new RegExp(`^${WEB}\\s+custom\\s+elsewhere\\s`));
     assert.ok(
       ls.includes(
-        `elsewhere: id-web, id-quiet on Docker engine "${CTX_A}" (unix://${engineA.path}); switch to it in Settings to manage them`,
+        `elsewhere: ${WEB}, ${QUIET} on Docker engine "${CTX_A}" (unix://${engineA.path}); switch to it in Settings to manage them`,
       ),
       ls.join('\n'),
     );
@@ -183,7 +191,7 @@ describe('workloads belong to the engine they were created on', () => {
         return true;
       });
     };
-    for (const ref of ['id-web', 'id-quiet']) {
+    for (const ref of [WEB, QUIET]) {
       await refused(`start ${ref}`, t.agent.dispatch('workload.start', { ref }, local));
       await refused(`stop ${ref}`, t.agent.dispatch('workload.stop', { ref }, local));
       await refused(`restart ${ref}`, t.agent.dispatch('workload.restart', { ref }, local));
@@ -200,7 +208,7 @@ describe('workloads belong to the engine they were created on', () => {
     }
     await refused(
       'share',
-      t.agent.dispatch('share.create', { workload: 'id-web', via: 'relay', expires: '1h' }, local),
+      t.agent.dispatch('share.create', { workload: WEB, via: 'relay', expires: '1h' }, local),
     );
     // No container was made, started, stopped or removed through engine B.
     const touched = engineB.requests
@@ -208,11 +216,11 @@ describe('workloads belong to the engine they were created on', () => {
       .filter((r) => r.startsWith('POST /containers') || r.startsWith('DELETE'));
     assert.deepEqual(touched, []);
     assert.deepEqual(await containersOnDaemon(), before);
-    assert.equal(before['lattice-id-web'].state, 'running');
-    assert.equal(before['lattice-id-quiet'].state, 'exited');
+    assert.equal(before[`lattice-${WEB}`].state, 'running');
+    assert.equal(before[`lattice-${QUIET}`].state, 'exited');
     const list = byName(await t.agent.dispatch('workload.list', {}, local));
-    assert.equal(list['id-web'].status, 'elsewhere');
-    assert.equal(list['id-quiet'].status, 'elsewhere');
+    assert.equal(list[WEB].status, 'elsewhere');
+    assert.equal(list[QUIET].status, 'elsewhere');
   });
 
   it("the hub's inventory (and so the dashboard's All workloads) carries the elsewhere state as reported", async () => {
@@ -229,9 +237,9 @@ describe('workloads belong to the engine they were created on', () => {
       agent.send({ type: 'inventory.snapshot', workloads: views.map(inventoryState) });
       await waitFor('the inventory', async () => (await client.workload.list.query()).length === 2);
       const listed = Object.fromEntries((await client.workload.list.query()).map((w) => [w.name, w]));
-      assert.equal(listed['id-web'].status, 'elsewhere');
-      assert.match(listed['id-web'].message ?? '', new RegExp(`On Docker engine "${CTX_A}"`));
-      assert.equal(listed['id-web'].engine?.id, engineA.daemonId);
+      assert.equal(listed[WEB].status, 'elsewhere');
+      assert.match(listed[WEB].message ?? '', new RegExp(`On Docker engine "${CTX_A}"`));
+      assert.equal(listed[WEB].engine?.id, engineA.daemonId);
       agent.ws.close();
     } finally {
       await hub.stop();
@@ -241,7 +249,7 @@ describe('workloads belong to the engine they were created on', () => {
   it('a workload deployed on engine B belongs to B', async () => {
     const b = await t.agent.dispatch(
       'workload.deploy',
-      { template: 'custom', name: 'id-on-b', image: 'lattice-fixture/nginx:latest' },
+      { template: 'custom', name: ON_B, image: 'lattice-fixture/nginx:latest' },
       local,
     );
     assert.equal(b.status, 'running');
@@ -252,33 +260,33 @@ describe('workloads belong to the engine they were created on', () => {
     const before = await containersOnDaemon();
     await t.agent.dispatch('settings.set', { dockerContext: CTX_A }, local);
     const list = byName(await t.agent.dispatch('workload.list', {}, local));
-    assert.equal(list['id-web'].status, 'running');
-    assert.equal(list['id-web'].message, undefined);
-    assert.equal(list['id-quiet'].status, 'stopped');
-    assert.equal(list['id-on-b'].status, 'elsewhere');
-    assert.match(list['id-on-b'].message ?? '', new RegExp(`"${CTX_B}"`));
+    assert.equal(list[WEB].status, 'running');
+    assert.equal(list[WEB].message, undefined);
+    assert.equal(list[QUIET].status, 'stopped');
+    assert.equal(list[ON_B].status, 'elsewhere');
+    assert.match(list[ON_B].message ?? '', new RegExp(`"${CTX_B}"`));
     const after = await containersOnDaemon();
-    assert.equal(after['lattice-id-web'].id, webContainer);
-    assert.equal(after['lattice-id-quiet'].id, stoppedContainer);
+    assert.equal(after[`lattice-${WEB}`].id, webContainer);
+    assert.equal(after[`lattice-${QUIET}`].id, stoppedContainer);
     assert.deepEqual(after, before);
     assert.equal((await page('/data.txt')).text.trim(), 'kept-across-engines');
     // And they are managed again.
-    const started = await t.agent.dispatch('workload.start', { ref: 'id-quiet' }, local);
+    const started = await t.agent.dispatch('workload.start', { ref: QUIET }, local);
     assert.equal(started.status, 'running');
-    assert.equal((await containersOnDaemon())['lattice-id-quiet'].id, stoppedContainer);
-    const logs = await t.agent.dispatch('workload.logs', { ref: 'id-web', tail: 5 }, local);
+    assert.equal((await containersOnDaemon())[`lattice-${QUIET}`].id, stoppedContainer);
+    const logs = await t.agent.dispatch('workload.logs', { ref: WEB, tail: 5 }, local);
     assert.ok(Array.isArray(logs.lines));
   });
 
   it('a row from before engines were recorded belongs to the engine its container is found on', async () => {
     const store = openStore(join(t.dataDir, DB_FILE));
     try {
-      const row = store.workloads.byName('id-web')!;
+      const row = store.workloads.byName(WEB)!;
       store.workloads.update(row.id, { engineId: null, engineLabel: null });
       const listed = byName(await t.agent.dispatch('workload.list', {}, local));
-      assert.equal(listed['id-web'].status, 'running');
-      assert.equal(store.workloads.byName('id-web')?.engineId, engineA.daemonId);
-      assert.equal(listed['id-on-b'].status, 'elsewhere', 'a row of engine B is not claimed by A');
+      assert.equal(listed[WEB].status, 'running');
+      assert.equal(store.workloads.byName(WEB)?.engineId, engineA.daemonId);
+      assert.equal(listed[ON_B].status, 'elsewhere', 'a row of engine B is not claimed by A');
     } finally {
       store.close();
     }
@@ -290,12 +298,9 @@ describe('workloads belong to the engine they were created on', () => {
     try {
       await t.agent.wake();
       const listed = byName(await t.agent.dispatch('workload.list', {}, local));
-      assert.equal(listed['id-web'].status, 'elsewhere');
-      assert.match(
-        listed['id-web'].message ?? '',
-        /another daemon answered there \(reset or reinstalled\?\)/,
-      );
-      await assert.rejects(t.agent.dispatch('workload.start', { ref: 'id-quiet' }, local), {
+      assert.equal(listed[WEB].status, 'elsewhere');
+      assert.match(listed[WEB].message ?? '', /another daemon answered there \(reset or reinstalled\?\)/);
+      await assert.rejects(t.agent.dispatch('workload.start', { ref: QUIET }, local), {
         code: 'conflict',
       });
     } finally {
@@ -303,16 +308,16 @@ describe('workloads belong to the engine they were created on', () => {
       await t.agent.wake();
     }
     const back = byName(await t.agent.dispatch('workload.list', {}, local));
-    assert.equal(back['id-web'].status, 'running');
-    assert.equal((await containersOnDaemon())['lattice-id-web'].id, webContainer);
+    assert.equal(back[WEB].status, 'running');
+    assert.equal((await containersOnDaemon())[`lattice-${WEB}`].id, webContainer);
   });
 
   it("another engine's workload can be forgotten (row only): its container and data stay", async () => {
-    const result = await t.agent.dispatch('workload.delete', { ref: 'id-on-b', volumes: false }, local);
+    const result = await t.agent.dispatch('workload.delete', { ref: ON_B, volumes: false }, local);
     assert.equal(result.volumesRemoved, false);
     const list = byName(await t.agent.dispatch('workload.list', {}, local));
-    assert.equal(list['id-on-b'], undefined);
+    assert.equal(list[ON_B], undefined);
     const left = await containersOnDaemon();
-    assert.equal(left['lattice-id-on-b']?.state, 'running', 'its container was not removed');
+    assert.equal(left[`lattice-${ON_B}`]?.state, 'running', 'its container was not removed');
   });
 });
