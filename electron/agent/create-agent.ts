@@ -71,7 +71,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         id: row.id,
         name: row.name,
         template: row.template,
-        status: row.status,
+        // Another engine's database is not renewed or given TLS from here (its sweep skips it).
+        status: workloads.isElsewhere(row) ? 'elsewhere' : row.status,
         credentials,
         hostPorts,
       };
