@@ -10,7 +10,8 @@
 // and pgbench -S at 1 and 4 clients. Prints relay/chain and relay/direct with the goals (issue 14).
 // The best round is reported, with the range. Never fails on a timing. Knobs: BENCH_ROUNDS (3),
 // BENCH_NODE_MB (128), BENCH_COPY_MB (400), BENCH_RTT (5000), BENCH_PGBENCH_S (5), BENCH_PARTS
-// (bulk,copy,rtt,pgbench,tls), BENCH_PROFILE=DIR (--cpu-prof every process but the agent).
+// (bulk,copy,rtt,pgbench,tls), BENCH_PROFILE=DIR (--cpu-prof every process: hub, agent, devices,
+// proxies), BENCH_NODE_FLAGS (more Node flags for the same processes, e.g. --trace-gc).
 import { startChild, type BenchChild } from './support/child';
 import { startRelayStack, type RelayStack } from './support/lattice-stack';
 import {

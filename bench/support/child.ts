@@ -1,7 +1,8 @@
 // Both sides of the benches' child processes: servers, proxies and clients each run in their own
 // Node process (as the hub, the agent and a visitor do in real life, and so a 10,000-socket client
 // does not share the server's open-file limit), driven over Node's IPC channel.
-// BENCH_PROFILE=DIR runs every child (and `lattice hub`) with --cpu-prof, profiles written at exit.
+// BENCH_PROFILE=DIR runs every child (and `lattice hub`, `lattice agent`) with --cpu-prof, profiles
+// written at exit.
 import { fork, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,10 +27,12 @@ export interface BenchChild {
 
 /** `--cpu-prof` flags when BENCH_PROFILE is set (Node names the files CPU.<date>.<pid>.<thread>…). */
 export function profileArgs(): string[] {
+  // BENCH_NODE_FLAGS: more flags for the same processes (`--trace-gc`, which NODE_OPTIONS refuses).
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const dir = process.env.BENCH_PROFILE;
-  if (!dir) return [];
+  if (!dir) return extra;
   mkdirSync(resolve(dir), { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
+  return [...extra, '--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
 }
 
 /** Which process a profile's pid was: BENCH_PROFILE/processes.txt, one `pid name` a line. */

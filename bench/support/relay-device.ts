@@ -10,8 +10,8 @@ import { api, registerUser } from '../../test/integration/hub-fixtures';
 import { childMain } from './child';
 
 /** Without a pairing code it registers its own user first (a TLS hub its parent cannot call). */
-childMain<{ hubUrl: string; code?: string; targetPort: number; tls?: boolean }>(
-  async ({ hubUrl, code: given, targetPort, tls }) => {
+childMain<{ hubUrl: string; code?: string; targetPort: number; tls?: boolean; shareId?: string }>(
+  async ({ hubUrl, code: given, targetPort, tls, shareId = 'sh_bench_stream' }) => {
     const logger = pino({ level: 'warn' });
     let code = given;
     if (!code) {
@@ -36,7 +36,7 @@ childMain<{ hubUrl: string; code?: string; targetPort: number; tls?: boolean }>(
     const relay = new RelayTunnelProvider({ link, hubUrl, deviceToken, logger });
     link.start();
     const endpoint = await relay.open({
-      shareId: 'sh_bench_stream',
+      shareId,
       kind: 'tcp',
       localHost: '127.0.0.1',
       localPort: targetPort,

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { pipeline, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { MAX_MESSAGE_BYTES, type AgentToHub, type ErrorBody, type HubToAgent } from '../../shared';
@@ -25,14 +25,16 @@ import { inRange, type PortRange } from './port-range';
 import type { HubCertificate } from '../tls/hub-certificate';
 import type { RelayShareNotice } from '../bus/hub-bus';
 import { tlsFront, type RelayProtection } from './relay-tls';
+import { pumpStream } from '../../shared/stream-pump';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
 
 /**
- * How far each direction of a visitor's stream may run ahead of its reader (the agent's side uses the
- * same). createWebSocketStream's default, 16 KiB, is less than one socket read: every message paused
- * the WebSocket and every write waited for the one before, so bulk data crawled. Still a bound.
+ * HTTP shares' streams (a Duplex for http.request): how far each direction may run ahead of its
+ * reader. createWebSocketStream's default, 16 KiB, is less than one socket read: every message paused
+ * the WebSocket and every write waited for the one before, so bulk data crawled. Still a bound. TCP
+ * shares pump bytes without a Duplex (stream-pump.ts), with a bound of their own.
  */
 const STREAM_BUFFERS = { readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 };
 
@@ -587,12 +589,8 @@ export class HubRelay {
           if (visitor.destroyed) return ws.terminate();
           // No Nagle: a small answer (a Postgres ReadyForQuery) reaches the visitor now.
           visitor.setNoDelay(true);
-          const stream = createWebSocketStream(ws, STREAM_BUFFERS);
-          stream.on('error', () => undefined);
-          pipeline(visitor, stream, visitor, () => {
-            visitor.destroy();
-            ws.terminate();
-          });
+          // Straight between the socket and the WebSocket, with a bound each way (stream-pump.ts).
+          pumpStream(ws, visitor);
         },
         (err: Error) => {
           this.opts.logger?.debug({ shareId: share.shareId, err: err.message }, 'visitor dropped');

@@ -7,8 +7,7 @@
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { pipeline } from 'node:stream';
-import WebSocket, { createWebSocketStream } from 'ws';
+import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import {
   LatticeError,
@@ -18,6 +17,7 @@ import {
   type HubToAgent,
 } from '../../../shared';
 import type { TunnelEndpoint, TunnelOpenRequest, TunnelProvider, TunnelUpdate } from './tunnel-provider';
+import { pumpStream } from '../../../shared/stream-pump';
 
 /** The part of HubLink the relay needs (HubLink satisfies it). */
 export interface RelayControlLink {
@@ -67,14 +67,6 @@ export function streamUrl(hubUrl: string, streamId: string): URL {
   url.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   return url;
 }
-
-/**
- * How far each direction of a stream may run ahead of its reader. createWebSocketStream's default
- * (16 KiB) is smaller than one socket read (64 KiB), so every message paused the WebSocket and every
- * write waited for the previous one: the relay moved bulk data at a third of two plain proxies.
- * Still a bound per stream, so a slow visitor or service holds back the other side.
- */
-export const STREAM_BUFFER_BYTES = 256 * 1024;
 
 /**
  * Whether no intermediary can read this stream's frames: TLS to the hub, or a hub on loopback.
@@ -359,15 +351,11 @@ export class RelayTunnelProvider implements TunnelProvider {
       // No Nagle: a small reply (a Postgres ReadyForQuery) goes out now, not after the next ACK.
       const local = connect({ host: req.localHost, port: req.localPort, noDelay: true });
       pair.local = local;
-      const remote = createWebSocketStream(ws, {
-        readableHighWaterMark: STREAM_BUFFER_BYTES,
-        writableHighWaterMark: STREAM_BUFFER_BYTES,
-      });
-      pipeline(remote, local, remote, (err) => {
-        if (err) this.opts.logger?.debug({ streamId, err: err.message }, 'relay stream ended');
-        local.destroy();
-        ws.terminate();
-        forget();
+      // Straight between the WebSocket and the socket, with a bound each way (stream-pump.ts).
+      pumpStream(ws, local, {
+        onClosed: (err) => {
+          if (err) this.opts.logger?.debug({ streamId, err: err.message }, 'relay stream ended');
+        },
       });
     });
   }
