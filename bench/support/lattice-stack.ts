@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Share, Workload } from '../../shared';
 import { AgentClient } from '../../electron/agent/cli/agent-client';
-import { runLabels, type AgentProcess } from '../../test/helpers/agent-process';
+import { runLabels, startAgentProcess, type AgentProcess } from '../../test/helpers/agent-process';
 import { removeLabelled, requireFixtureImages } from '../../test/helpers/docker';
 import { freePort, waitFor } from '../../test/helpers/net';
 import { api, registerUser } from '../../test/integration/hub-fixtures';
@@ -106,55 +106,13 @@ export function startHubProcess(
 }
 
 /**
- * `lattice agent` on loopback, as test/helpers/agent-process.ts starts it, but with profileArgs() (Node
- * refuses --cpu-prof in NODE_OPTIONS, so the flags go on the command line): under BENCH_PROFILE the
- * agent that carries the Postgres share is profiled like the hub.
+ * `lattice agent` on loopback with profileArgs() on its command line: under BENCH_PROFILE the agent
+ * that carries the Postgres share is profiled like the hub.
  */
-function startAgent(dataDir: string, env: Record<string, string>): Promise<AgentProcess> {
-  const child = spawn(
-    process.execPath,
-    [...profileArgs(), BIN, 'agent', '--data-dir', dataDir, '--api-port', '0'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  recordProfiled(child.pid, 'agent');
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`lattice agent not ready in 60 s:\n${stdout}\n${stderr}`));
-    }, 60_000);
-    const early = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`lattice agent exited with ${code}:\n${stdout}\n${stderr}`));
-    };
-    child.once('exit', early);
-    child.stdout!.on('data', (c) => {
-      stdout += c;
-      const m = /Lattice agent ready — console: (\S+) \(API (\S+)\)/.exec(stdout);
-      if (!m) return;
-      clearTimeout(timer);
-      child.off('exit', early);
-      resolve({
-        child,
-        pid: child.pid!,
-        consoleLoginUrl: m[1],
-        url: m[2],
-        log: () => stderr,
-        stop: async (signal = 'SIGTERM') => {
-          if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-          child.kill(signal);
-          return exited;
-        },
-      });
-    });
-  });
+async function startAgent(dataDir: string, env: Record<string, string>): Promise<AgentProcess> {
+  const agent = await startAgentProcess(dataDir, env, 60_000, profileArgs());
+  recordProfiled(agent.pid, 'agent');
+  return agent;
 }
 
 export interface RelayStack {

@@ -25,17 +25,25 @@ export function runLabels(): { env: Record<string, string>; runLabel: string } {
   return { env: { ...env, LATTICE_EXTRA_LABELS: `${env.LATTICE_EXTRA_LABELS},${runLabel}` }, runLabel };
 }
 
-/** Starts `lattice agent --data-dir DIR --api-port 0` and resolves once it printed its ready line. */
+/**
+ * Starts `lattice agent --data-dir DIR --api-port 0` and resolves once it printed its ready line.
+ * `nodeArgs` go before the script (bench/ profiles agents with --cpu-prof, which NODE_OPTIONS refuses).
+ */
 export function startAgentProcess(
   dataDir: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
+  nodeArgs: string[] = [],
 ): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [bin, 'agent', '--data-dir', dataDir, '--api-port', '0'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, bin, 'agent', '--data-dir', dataDir, '--api-port', '0'],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
