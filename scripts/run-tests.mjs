@@ -68,16 +68,23 @@ const result = spawnSync(
   { cwd: root, stdio: 'inherit', env: { ...process.env, LATTICE_TEST: '1' } },
 );
 // The hub's tests once more with its state in PostgreSQL instead of SQLite (test/helpers/postgres-server.ts
-// starts a real PostgreSQL 15 per file): the store contract, the migrations, the attempt limits, security,
-// command ids, relay ownership, the relay and the account-wide API — the files whose outcome depends on
-// the store.
+// starts a real PostgreSQL 15 per file): every hub test file that starts a hub or a store through the test
+// fixtures. The cluster files run on PostgreSQL already; hub-startup, the certificate, token and placement
+// units test SQLite files or no store at all.
 const HUB_POSTGRES_FILES = [
   'test/unit/hub-store-contract.test.ts',
   'test/unit/hub-store.test.ts',
   'test/unit/share-relay.test.ts',
   'test/unit/hub-limits.test.ts',
+  'test/unit/hub-link.test.ts',
   'test/integration/hub-security.test.ts',
   'test/integration/hub-command-ids.test.ts',
+  'test/integration/hub-abuse.test.ts',
+  'test/integration/hub-agent.test.ts',
+  'test/integration/hub-openapi.test.ts',
+  'test/integration/hub-queue.test.ts',
+  'test/integration/hub-trpc-limits.test.ts',
+  'test/integration/hub-upgrade-refusal.test.ts',
   'test/integration/hub-relay-ownership.test.ts',
   'test/integration/hub-api-agents.test.ts',
 ];
