@@ -11,6 +11,11 @@ export interface HubAddress {
   csp: string;
 }
 
+/** A listen address that names no host (every interface). */
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
+/** A host as it stands in a URL (IPv6 in brackets). */
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
 export function hubAddress(opts: {
   port: number;
   /** The listen address. */
@@ -21,9 +26,8 @@ export function hubAddress(opts: {
 }): HubAddress {
   const scheme = opts.https ? 'https' : 'http';
   // A wildcard listen address is no address a browser can use; the local name is.
-  const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
-  const hostPart = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
-  const url = (opts.publicUrl ?? `${scheme}://${hostPart}:${opts.port}`).replace(/\/+$/, '');
+  const shownHost = isWildcard(opts.host) ? 'localhost' : opts.host;
+  const url = (opts.publicUrl ?? `${scheme}://${urlHost(shownHost)}:${opts.port}`).replace(/\/+$/, '');
   const publicOrigin = new URL(url).origin;
   const allowedOrigins = new Set([publicOrigin]);
   // Without a public URL the hub is used where it runs, under either loopback name.
@@ -55,11 +59,10 @@ export function advertiseAddress(opts: {
     }
     return url.toString().replace(/\/+$/, '');
   }
-  if (opts.host === '0.0.0.0' || opts.host === '::') {
+  if (isWildcard(opts.host)) {
     throw new Error(
       `--advertise-url is needed with --bus when the hub listens on ${opts.host}: the URL at which agents reach this hub process directly (not the load balancer)`,
     );
   }
-  const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return `${scheme}//${hostPart}:${opts.port}`;
+  return `${scheme}//${urlHost(opts.host)}:${opts.port}`;
 }

@@ -30,7 +30,8 @@ import { connectNatsBus } from './bus/nats-bus';
 import { openPostgresStore } from './store/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 import type { AcmeOptions } from './tls/acme';
-import { RELAY_CA_PATH, serveRelayCa, startHubTls, type HubTls } from './tls/hub-tls';
+import { RELAY_CA_PATH, type HubToAgent } from '../shared';
+import { serveRelayCa, startHubTls, type HubTls } from './tls/hub-tls';
 
 /** The hub's one database file in its data directory. */
 const HUB_DB_FILE = 'hub.db';
@@ -217,6 +218,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const ownUrl = opts.bus
     ? advertiseAddress({ port, host, https: Boolean(tls.certificate), advertiseUrl: opts.advertiseUrl })
     : undefined;
+  /** `stream.open` down the device's socket on this hub; false when it has none here. */
+  const openStreamHere = (
+    deviceId: string,
+    open: Omit<Extract<HubToAgent, { type: 'stream.open' }>, 'type'>,
+  ) => presence.agent(deviceId)?.send({ type: 'stream.open', ...open }) ?? false;
+  const relayCaUrl = new URL(RELAY_CA_PATH, address.url).toString();
   const relay = new HubRelay({
     publicHost,
     ports,
@@ -224,8 +231,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     assignments: store,
     sendToDevice: (deviceId, msg) => presence.agent(deviceId)?.send(msg) ?? false,
     requestStream: (deviceId, stream) => {
-      const here = presence.agent(deviceId);
-      if (here) return here.send({ type: 'stream.open', ...stream, ...(ownUrl ? { hubUrl: ownUrl } : {}) });
+      if (presence.agent(deviceId)) return openStreamHere(deviceId, { ...stream, hubUrl: ownUrl });
       if (!ownUrl) return false;
       return presence.bus.streamElsewhere({ deviceId, ...stream, hubUrl: ownUrl }, 5_000);
     },
@@ -241,9 +247,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     streamClaimTimeoutMs: opts.relay?.streamClaimTimeoutMs,
     offlineGraceMs: opts.relay?.offlineGraceMs,
     maxSharesPerAccount: opts.accountCaps?.relayShares,
-    tls: tls.certificate
-      ? { certificate: tls.certificate, caUrl: new URL(RELAY_CA_PATH, address.url).toString() }
-      : undefined,
+    tls: tls.certificate ? { certificate: tls.certificate, caUrl: relayCaUrl } : undefined,
   });
   relayLogger.info({ ports: `${ports.first}-${ports.last}`, publicHost }, 'relay sharing enabled');
 
@@ -253,8 +257,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     runCommand: ({ user, device, cmd }) => commands.relay(user, device, cmd, true),
     deliverEvent: (userId, event) => presence.publishHere(userId, event),
     closeAgent: (deviceId) => presence.agent(deviceId)?.ws.close(4009, 'connected through another hub'),
-    openStream: ({ deviceId, streamId, shareId, hubUrl }) =>
-      presence.agent(deviceId)?.send({ type: 'stream.open', streamId, shareId, hubUrl }) ?? false,
+    openStream: ({ deviceId, ...open }) => openStreamHere(deviceId, open),
     shareOpened: (notice) => void relay.remoteOpened(notice),
     shareClosed: (shareId) => void relay.remoteClosed(shareId),
     sharesHere: () => relay.homeShares(),
@@ -275,12 +278,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     staticDir: opts.staticDir ?? join(PACKAGE_ROOT, 'dist', 'renderer'),
     csp: address.csp,
     trustProxy: opts.trustProxy ?? 0,
-    hubCaUrl: () => {
-      const trust = tls.certificate?.trust;
-      return trust && !trust.publiclyTrusted && trust.caPem
-        ? new URL(RELAY_CA_PATH, address.url).toString()
-        : undefined;
-    },
+    // A CA to hand out exists only when the certificate is not publicly trusted (hub-certificate.ts).
+    hubCaUrl: () => (tls.certificate?.trust.caPem ? relayCaUrl : undefined),
     violations: new ProtocolViolations(logger, opts.protocolViolations),
   };
   // Attached in the same tick as listen() resolved: no request can arrive before its handler.

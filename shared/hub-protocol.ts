@@ -99,6 +99,11 @@ export const RelayTls = z.object({
 });
 export type RelayTls = z.infer<typeof RelayTls>;
 
+/** Where a hub on a private CA serves that CA (`caUrl` is this path on the hub). */
+export const RELAY_CA_PATH = '/api/relay-ca.pem';
+/** The file name the CA is saved under: the download's name, and `sslrootcert=` in share strings. */
+export const RELAY_CA_FILE = 'lattice-relay-ca.pem';
+
 /** hub → agent */
 export const HubToAgent = z.discriminatedUnion('type', [
   /** A command from the owner's dashboard; `id` is the idempotency key. */

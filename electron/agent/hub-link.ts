@@ -14,6 +14,7 @@ import {
   LatticeError,
   CLOSE_PROTOCOL_VIOLATIONS,
   MAX_MESSAGE_BYTES,
+  RELAY_CA_PATH,
   PairRedeemResponse,
   type AgentEvent,
   type Dispatch,
@@ -44,7 +45,7 @@ function hubEndpoint(hubUrl: string, path: string, ws: boolean): URL {
 
 /** Where the hub hands out its private CA (`lattice hub --tls-ca`), for the owner to download. */
 export function hubCaUrl(hubUrl: string): string {
-  return hubEndpoint(hubUrl, '/api/relay-ca.pem', false).toString();
+  return hubEndpoint(hubUrl, RELAY_CA_PATH, false).toString();
 }
 
 /** What to tell the owner when the hub's certificate is signed by no CA this agent trusts. */

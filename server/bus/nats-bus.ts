@@ -50,8 +50,9 @@ interface HubBeat {
 /** Device ids are plain tokens; anything else is hex-encoded so it is one subject token. */
 const subjectToken = (id: string) =>
   /^[A-Za-z0-9_-]+$/.test(id) ? id : `x${Buffer.from(id).toString('hex')}`;
-const commandSubject = (deviceId: string) => `lattice.device.${subjectToken(deviceId)}.command`;
-const streamSubject = (deviceId: string) => `lattice.device.${subjectToken(deviceId)}.stream`;
+/** What other hubs ask of a device's hub: `.command`, `.stream`, or `*` (the holder's subscription). */
+const deviceSubject = (deviceId: string, what: 'command' | 'stream' | '*') =>
+  `lattice.device.${subjectToken(deviceId)}.${what}`;
 
 type ShareMessage = { from: string } & (
   { open: true; notice: RelayShareNotice } | { open: false; shareId: string }
@@ -111,6 +112,10 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
       log.warn({ err, subject }, 'could not publish on the bus');
     }
   };
+  /** This hub's shares, told again (a hub started, or the bus came back). */
+  const retellShares = () => {
+    for (const notice of handlers?.sharesHere() ?? []) bus.announceShare(notice);
+  };
   const publishPresence = (deviceId: string, online: boolean, since: number) =>
     publish('lattice.presence', { hubId, deviceId, online, since } satisfies PresenceMessage);
 
@@ -160,7 +165,7 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
         nc.subscribe('lattice.relay.hello', {
           callback: (err, msg) => {
             if (err || (jc.decode(msg.data) as { from: string }).from === hubId) return;
-            for (const notice of handlers?.sharesHere() ?? []) bus.announceShare(notice);
+            retellShares();
           },
         }),
         nc.subscribe('lattice.hubs', {
@@ -192,7 +197,7 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
         for await (const status of nc.status()) {
           if (status.type !== Events.Reconnect) continue;
           publish('lattice.relay.hello', { from: hubId });
-          for (const notice of handlers?.sharesHere() ?? []) bus.announceShare(notice);
+          retellShares();
         }
       })().catch(() => undefined);
       beat = setInterval(sendBeat, HUB_BEAT_MS);
@@ -211,7 +216,7 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
       // One subscription for what other hubs ask of the device: `.command` and `.stream`.
       deviceSubs.set(
         deviceId,
-        nc.subscribe(`lattice.device.${subjectToken(deviceId)}.*`, {
+        nc.subscribe(deviceSubject(deviceId, '*'), {
           callback: (err, msg) => {
             if (err || !handlers) return;
             if (msg.subject.endsWith('.stream')) {
@@ -248,7 +253,9 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
     async streamElsewhere(req, timeoutMs) {
       if (closing || nc.isClosed()) return false;
       try {
-        const reply = await nc.request(streamSubject(req.deviceId), jc.encode(req), { timeout: timeoutMs });
+        const reply = await nc.request(deviceSubject(req.deviceId, 'stream'), jc.encode(req), {
+          timeout: timeoutMs,
+        });
         return (jc.decode(reply.data) as { sent: boolean }).sent === true;
       } catch (err) {
         const code = (err as NatsError).code;
@@ -263,7 +270,9 @@ export async function connectNatsBus(busUrl: string, logger: Logger): Promise<Hu
     },
     async commandElsewhere(req, timeoutMs) {
       try {
-        const reply = await nc.request(commandSubject(req.device.id), jc.encode(req), { timeout: timeoutMs });
+        const reply = await nc.request(deviceSubject(req.device.id, 'command'), jc.encode(req), {
+          timeout: timeoutMs,
+        });
         return jc.decode(reply.data) as Result<unknown>;
       } catch (err) {
         const code = (err as NatsError).code;

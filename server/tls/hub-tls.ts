@@ -4,10 +4,9 @@
 // visitor needs when the certificate is not publicly trusted.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { RELAY_CA_FILE, RELAY_CA_PATH } from '../../shared';
 import { AcmeCertificates, type AcmeOptions } from './acme';
 import { HubCertificate } from './hub-certificate';
-
-export const RELAY_CA_PATH = '/api/relay-ca.pem';
 
 export interface HubTlsOptions {
   tls?: { certFile: string; keyFile: string; caFile?: string };
@@ -49,7 +48,7 @@ export function serveRelayCa(tls: HubTls, req: IncomingMessage, res: ServerRespo
   }
   res.writeHead(200, {
     'content-type': 'application/x-pem-file',
-    'content-disposition': 'attachment; filename="lattice-relay-ca.pem"',
+    'content-disposition': `attachment; filename="${RELAY_CA_FILE}"`,
     'cache-control': 'no-cache',
   });
   res.end(caPem);

@@ -1,6 +1,6 @@
 // What a share shows to its owner: the ready-to-paste address with the credentials a client needs —
 // always the share's own (its database role, its S3 key), never the workload's.
-import { postgresUrl, type RelayTls, type Share } from '../../../shared';
+import { postgresUrl, RELAY_CA_FILE, type RelayTls, type Share } from '../../../shared';
 import type { ShareRow } from '../store';
 
 /** The secrets of a share, sealed in its row. */
@@ -18,7 +18,6 @@ export interface ShareSecrets {
 }
 
 /** The file name a Postgres string's `sslrootcert` gives the hub's CA (downloaded next to the client). */
-export const RELAY_CA_FILE = 'lattice-relay-ca.pem';
 
 /**
  * The query of a Postgres share's string. Through a hub with a certificate the client verifies the

@@ -1,13 +1,10 @@
 import { useState } from 'react';
-import type { ErrorBody, PairingCode } from '../../../shared';
+import { RELAY_CA_FILE as CA_FILE, type ErrorBody, type PairingCode } from '../../../shared';
 import type { HubClient } from '../api/hub-transport';
 import { CopyButton } from '../components/CopyButton';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
 import { useLattice } from '../store/store';
-
-/** The name the hub's CA download gets (the hub's own `content-disposition`). */
-const CA_FILE = 'lattice-relay-ca.pem';
 
 function PairingCard({ hub }: { hub: HubClient }) {
   const [code, setCode] = useState<PairingCode | null>(null);
