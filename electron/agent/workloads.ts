@@ -415,12 +415,20 @@ export class WorkloadService {
     return containerActionError(err, action, what);
   }
 
-  async start(ref: string): Promise<Workload> {
+  /**
+   * The row a Docker action on its container may go ahead on: settled, with an engine, and that engine
+   * its own (checked before anything else: a workload of another engine is never recreated here).
+   */
+  private actionableRow(ref: string, action: string): WorkloadRow {
     const row = this.rowOf(ref);
     this.requireSettled(row);
     this.engine.require();
-    // Before anything else: a workload of another engine is never recreated here.
-    this.requireHere(row, 'start');
+    this.requireHere(row, action);
+    return row;
+  }
+
+  async start(ref: string): Promise<Workload> {
+    const row = this.actionableRow(ref, 'start');
     if ((row.status === 'missing' || row.status === 'failed') && !this.busy.has(row.id)) {
       if (!(await this.ownedContainer(row))) {
         // The container was removed behind our back (or never made it): recreate it from the stored
@@ -475,10 +483,7 @@ export class WorkloadService {
   }
 
   async stop(ref: string): Promise<Workload> {
-    const row = this.rowOf(ref);
-    this.requireSettled(row);
-    this.engine.require();
-    this.requireHere(row, 'stop');
+    const row = this.actionableRow(ref, 'stop');
     return this.exclusive(row, 'stop', async () => {
       const { container, info } = await this.requireContainer(row);
       if (info.State.Running || info.State.Restarting) {
@@ -493,10 +498,7 @@ export class WorkloadService {
   }
 
   async restart(ref: string): Promise<Workload> {
-    const row = this.rowOf(ref);
-    this.requireSettled(row);
-    this.engine.require();
-    this.requireHere(row, 'restart');
+    const row = this.actionableRow(ref, 'restart');
     return this.exclusive(row, 'restart', async () => {
       const { container } = await this.requireContainer(row);
       this.setStatus(row.id, 'restarting');
@@ -585,10 +587,7 @@ export class WorkloadService {
   // ---- logs and stats -----------------------------------------------------------------------
 
   private async observed(ref: string, action: string) {
-    const row = this.rowOf(ref);
-    this.requireSettled(row);
-    this.engine.require();
-    this.requireHere(row, action);
+    const row = this.actionableRow(ref, action);
     return { row, ...(await this.requireContainer(row)) };
   }
 
