@@ -18,6 +18,22 @@ export function fixtureEnv(): Record<string, string> {
   };
 }
 
+/**
+ * An agent's environment that finds its engine only through the docker CLI's files in `dockerConfig`
+ * (its contexts, `currentContext`): fixture images, and explicitly no DOCKER_HOST or DOCKER_CONTEXT.
+ */
+export function dockerConfigEnv(dockerConfig: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...fixtureEnv(),
+    DOCKER_CONFIG: dockerConfig,
+    LATTICE_LOG_LEVEL: process.env.LATTICE_LOG_LEVEL ?? 'warn',
+  };
+  delete env.DOCKER_HOST;
+  delete env.DOCKER_CONTEXT;
+  return env;
+}
+
 let cached: Docker | undefined;
 
 /** The real engine, or an error that says how to start one. Tests never skip for lack of Docker. */

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { AgentEvent, DockerStatus } from '../../shared';
 import { readContext } from '../../electron/agent/docker/docker-contexts';
 import { runHeadlessAgent } from '../../electron/agent/run-agent';
-import { fixtureEnv, removeLabelled, requireFixtureImages } from '../helpers/docker';
+import { dockerConfigEnv, removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { waitFor } from '../helpers/net';
 import { EngineForwarder } from '../helpers/engine-forwarder';
@@ -31,17 +31,7 @@ const engineA = new EngineForwarder(join(dir, 'engine-a.sock'));
 const engineB = new EngineForwarder(join(dir, 'engine-b.sock'));
 
 /** The agent's environment: the temporary docker config, and explicitly no DOCKER_HOST or DOCKER_CONTEXT. */
-function agentEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    ...fixtureEnv(),
-    DOCKER_CONFIG: dockerConfig,
-    LATTICE_LOG_LEVEL: process.env.LATTICE_LOG_LEVEL ?? 'warn',
-  };
-  delete env.DOCKER_HOST;
-  delete env.DOCKER_CONTEXT;
-  return env;
-}
+const agentEnv = () => dockerConfigEnv(dockerConfig);
 
 const docker = (...args: string[]) =>
   run('docker', args, { env: { ...agentEnv(), DOCKER_CONFIG: dockerConfig } });

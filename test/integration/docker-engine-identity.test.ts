@@ -27,7 +27,7 @@ import { inventoryState } from '../../electron/agent/hub-inventory';
 import { workloadTable } from '../../electron/agent/cli/format';
 import { openStore } from '../../electron/agent/store';
 import { DB_FILE } from '../../electron/agent/create-agent';
-import { fixtureEnv, requireFixtureImages } from '../helpers/docker';
+import { dockerConfigEnv, requireFixtureImages } from '../helpers/docker';
 import { startTestAgent, type TestAgent } from '../helpers/agent';
 import { EngineIdentityProxy } from '../helpers/engine-identity-proxy';
 import { waitFor } from '../helpers/net';
@@ -49,17 +49,7 @@ const engineA = new EngineIdentityProxy(join(dir, 'engine-a.sock'), `TEST-ENGINE
 const engineB = new EngineIdentityProxy(join(dir, 'engine-b.sock'), `TEST-ENGINE-B-${suffix}`);
 const real = new Docker({ socketPath: '/var/run/docker.sock' });
 
-function agentEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    ...fixtureEnv(),
-    DOCKER_CONFIG: dockerConfig,
-    LATTICE_LOG_LEVEL: process.env.LATTICE_LOG_LEVEL ?? 'warn',
-  };
-  delete env.DOCKER_HOST;
-  delete env.DOCKER_CONTEXT;
-  return env;
-}
+const agentEnv = () => dockerConfigEnv(dockerConfig);
 const docker = (...args: string[]) => run('docker', args, { env: { ...agentEnv() } });
 
 let t: TestAgent;
