@@ -50,6 +50,9 @@ if (!suiteArg && filters.length === 0) {
   }
 }
 
+// A test that hangs fails after this instead of holding the run until CI's own limit.
+const TEST_TIMEOUT = '--test-timeout=600000';
+
 // Unit tests create nothing in Docker, so only runs with Docker suites sweep leftovers.
 const sweep = () =>
   suites.some((s) => s !== 'unit') &&
@@ -62,6 +65,7 @@ const result = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${process.env.LATTICE_TEST_CONCURRENCY ?? 2}`,
+    TEST_TIMEOUT,
     '--test-reporter=spec',
     ...files,
   ],
@@ -101,6 +105,7 @@ if (postgresFiles.length > 0) {
       'tsx',
       '--test',
       `--test-concurrency=${process.env.LATTICE_TEST_CONCURRENCY ?? 2}`,
+      TEST_TIMEOUT,
       '--test-reporter=spec',
       ...postgresFiles,
     ],

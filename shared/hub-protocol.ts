@@ -104,6 +104,14 @@ export const RELAY_CA_PATH = '/api/relay-ca.pem';
 /** The file name the CA is saved under: the download's name, and `sslrootcert=` in share strings. */
 export const RELAY_CA_FILE = 'lattice-relay-ca.pem';
 
+/**
+ * The `Upgrade` token of a relay stream that carries a visitor's bytes as they are: after the hub's
+ * `101 Switching Protocols` the connection is the visitor's TCP stream (its end is the visitor's end).
+ * One connection per visitor, so it needs no framing of its own; an HTTP/1.1 proxy that forwards
+ * upgrades passes it, one that knows only WebSocket refuses it and the agent falls back to one.
+ */
+export const BYTE_STREAM_PROTOCOL = 'lattice-stream/1';
+
 /** hub → agent */
 export const HubToAgent = z.discriminatedUnion('type', [
   /** A command from the owner's dashboard; `id` is the idempotency key. */
@@ -118,12 +126,16 @@ export const HubToAgent = z.discriminatedUnion('type', [
    * A visitor connected to a relay share: dial `/agent/stream/:streamId` and pipe it to the workload.
    * `hubUrl`, in a cluster, names the hub process that holds the visitor (it may not be the one this
    * control link reached); the agent dials it only with the same scheme as its own hub link.
+   * `byteStream`: the hub also takes the stream as an HTTP upgrade to BYTE_STREAM_PROTOCOL (bytes as
+   * they are, no WebSocket frames); without it, or when that upgrade is not answered with 101, the
+   * agent dials a WebSocket.
    */
   z.object({
     type: z.literal('stream.open'),
     streamId: z.string(),
     shareId: z.string(),
     hubUrl: z.string().max(2048).optional(),
+    byteStream: z.boolean().optional(),
   }),
   /** Reply to relay.open. */
   z.object({

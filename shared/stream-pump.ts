@@ -1,5 +1,11 @@
-// A relay stream's byte pump, used by both ends: the hub joins a visitor's socket to the agent's
-// WebSocket for it, the agent joins that WebSocket to the workload's port. Directly — socket 'data' →
+// A relay stream's byte pumps, used by both ends: the hub joins a visitor's socket to the agent's
+// stream for it, the agent joins that stream to the workload's port.
+//
+// joinSockets: the agent's stream is a socket of its own (an HTTP upgrade to BYTE_STREAM_PROTOCOL,
+// one per visitor) — bytes go through as they are, like a plain TCP proxy.
+//
+// pumpStream: the agent's stream is a WebSocket (a hub or a proxy that does not take the byte-stream
+// upgrade). Directly — socket 'data' →
 // ws.send, ws 'message' → socket.write — instead of through createWebSocketStream and pipeline, whose
 // Duplex waited for each send's callback before the next one and ran every chunk through two more
 // stream buffers. Side by side in bench/relay this is level on bulk CPU per MB and a little quicker
@@ -28,6 +34,47 @@ export interface PumpSocket {
   pause(): unknown;
   resume(): unknown;
   destroy(): unknown;
+}
+
+/** What joinSockets needs of each side: a `net.Socket` or a TLS socket (a `pipe()`-able Duplex). */
+export interface JoinedSocket {
+  allowHalfOpen: boolean;
+  readonly destroyed: boolean;
+  readonly readableEnded: boolean;
+  readonly writableFinished: boolean;
+  pipe<T extends NodeJS.WritableStream>(destination: T): T;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  destroy(): unknown;
+}
+
+/**
+ * Relays bytes between two sockets both ways (each `pipe()` bounds what it queues to the
+ * destination's high-water mark, pausing the source until 'drain'). An end travels as an end: either
+ * side may half-close and still read the other's answer, as over a direct TCP connection. A cut
+ * (error, reset, destroy) of either side cuts the other. `onClosed` runs once both have closed, with
+ * the first error.
+ */
+export function joinSockets<
+  A extends JoinedSocket & NodeJS.WritableStream,
+  B extends JoinedSocket & NodeJS.WritableStream,
+>(a: A, b: B, onClosed?: (err?: Error) => void): void {
+  let error: Error | undefined;
+  let open = 2;
+  a.allowHalfOpen = true;
+  b.allowHalfOpen = true;
+  const watch = (self: JoinedSocket, other: JoinedSocket) => {
+    self.on('error', (err) => (error ??= err));
+    self.on('close', () => {
+      // Closed without both directions ending: a cut, which the other side must see as one.
+      if (!(self.readableEnded && self.writableFinished)) other.destroy();
+      if (--open === 0) onClosed?.(error);
+    });
+  };
+  watch(a, b);
+  watch(b, a);
+  a.pipe(b);
+  b.pipe(a);
 }
 
 /** What the pump needs of an open WebSocket (ws's client and server sockets alike). */

@@ -31,6 +31,8 @@ export interface StreamRequest {
   streamId: string;
   shareId: string;
   hubUrl: string;
+  /** The visitor's hub takes the stream as a byte stream (see stream.open in shared/hub-protocol.ts). */
+  byteStream?: boolean;
 }
 
 /** What a hub does for the others. */

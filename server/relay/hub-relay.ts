@@ -1,7 +1,9 @@
 // The hub's side of relay shares. For each share it listens on a public port from the configured
-// range; for every visitor connection it asks the owning agent to dial a new WebSocket back to
-// `/agent/stream/:streamId`, then pipes the visitor and that WebSocket together — one stream per
-// WebSocket, with backpressure. HTTP shares are parsed here so basic auth is checked before anything
+// range; for every visitor connection it asks the owning agent to dial a new stream back to
+// `/agent/stream/:streamId`, then joins the visitor and that stream — one connection per visitor,
+// with backpressure. The stream is an HTTP upgrade to BYTE_STREAM_PROTOCOL (after the 101 the
+// connection carries the visitor's bytes as they are, as in a plain TCP proxy), or a WebSocket when
+// the agent or a proxy between does not take that upgrade. HTTP shares are parsed here so basic auth is checked before anything
 // reaches the owner's computer. Built and owned by startHub (server/hub.ts); port reservations live
 // in the hub's one store (relay_assignments).
 //
@@ -15,7 +17,13 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { MAX_MESSAGE_BYTES, type AgentToHub, type ErrorBody, type HubToAgent } from '../../shared';
+import {
+  BYTE_STREAM_PROTOCOL,
+  MAX_MESSAGE_BYTES,
+  type AgentToHub,
+  type ErrorBody,
+  type HubToAgent,
+} from '../../shared';
 import { KeyedLock, timerDelay } from '../../shared/keyed-lock';
 import { rejectUpgrade } from '../sockets/reject-upgrade';
 import type { RelayAssignment, RelayAssignmentStore } from '../store/hub-store';
@@ -25,7 +33,7 @@ import { inRange, type PortRange } from './port-range';
 import type { HubCertificate } from '../tls/hub-certificate';
 import type { RelayShareNotice } from '../bus/hub-bus';
 import { tlsFront, type RelayProtection } from './relay-tls';
-import { pumpStream } from '../../shared/stream-pump';
+import { joinSockets, pumpStream } from '../../shared/stream-pump';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
@@ -34,11 +42,39 @@ type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
  * HTTP shares' streams (a Duplex for http.request): how far each direction may run ahead of its
  * reader. createWebSocketStream's default, 16 KiB, is less than one socket read: every message paused
  * the WebSocket and every write waited for the one before, so bulk data crawled. Still a bound. TCP
- * shares pump bytes without a Duplex (stream-pump.ts), with a bound of their own.
+ * shares pump bytes without a Duplex (stream-pump.ts), with a bound of their own. Byte streams need
+ * neither: they are sockets.
  */
 const STREAM_BUFFERS = { readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 };
 
 type RelayMessage = RelayOpen | RelayClose;
+
+/** An agent's stream for one visitor: its upgraded socket (byte stream), or a WebSocket. */
+type AgentStream = { socket: Socket } | { ws: WebSocket };
+
+/**
+ * Idle time before TCP keepalive probes on a byte stream: what the WebSocket heartbeat did for
+ * WebSocket streams (keeps NAT and load-balancer idle timers from dropping a quiet database session,
+ * and lets the kernel find a peer that vanished).
+ */
+const BYTE_STREAM_KEEPALIVE_MS = 30_000;
+
+/** A stream as the Duplex an HTTP share's request travels over. */
+const asDuplex = (stream: AgentStream): Duplex => {
+  if ('socket' in stream) return stream.socket;
+  const duplex = createWebSocketStream(stream.ws, STREAM_BUFFERS);
+  duplex.on('error', () => undefined);
+  return duplex;
+};
+
+const cutStream = (stream: AgentStream): void => {
+  if ('ws' in stream) stream.ws.terminate();
+  else stream.socket.destroy();
+};
+
+/** Whether an upgrade to `/agent/stream/:id` asks for a byte stream rather than a WebSocket. */
+const wantsByteStream = (req: IncomingMessage): boolean =>
+  (req.headers.upgrade ?? '').trim().toLowerCase() === BYTE_STREAM_PROTOCOL;
 
 /** The device whose control link a relay message came over, and its account. */
 export interface RelayDevice {
@@ -60,7 +96,10 @@ export interface HubRelayOptions {
    * Asks the device's agent to dial the stream to this hub, over its control link here or through
    * the hub holding it; false (or a promise of false) when no hub holds the device.
    */
-  requestStream(deviceId: string, stream: { streamId: string; shareId: string }): boolean | Promise<boolean>;
+  requestStream(
+    deviceId: string,
+    stream: { streamId: string; shareId: string; byteStream: boolean },
+  ): boolean | Promise<boolean>;
   /** Whether the device has a control link to any hub now (an old socket's close can arrive after the new one opened). */
   isDeviceOnline?(deviceId: string): boolean;
   /** Tells the other hubs of a cluster that a share opened here, or ended. */
@@ -100,14 +139,14 @@ interface LiveShare {
   server: TcpServer | HttpServer;
   /** Every visitor socket, so closing the share cuts them all. */
   visitors: Set<Duplex>;
-  streams: Set<WebSocket>;
+  streams: Set<AgentStream>;
   pending: Set<string>;
   expiryTimer?: NodeJS.Timeout;
 }
 
 interface PendingStream {
   share: LiveShare;
-  resolve(ws: WebSocket): void;
+  resolve(stream: AgentStream): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
 }
@@ -260,7 +299,27 @@ export class HubRelay {
     this.pendingStreams.delete(streamId);
     pending.share.pending.delete(streamId);
     clearTimeout(pending.timer);
-    this.wss.handleUpgrade(req, socket, head, (ws) => pending.resolve(ws));
+    if (!wantsByteStream(req)) {
+      // ws answers a bad handshake itself (400) and never calls back: the visitor must not wait on it.
+      const failed = () => pending.reject(new Error("the agent's stream handshake failed"));
+      socket.once('close', failed);
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('close', failed);
+        pending.resolve({ ws });
+      });
+      return;
+    }
+    // The upgrade's own server socket (net.Socket, or a TLS socket on an https hub).
+    const raw = socket as Socket;
+    raw.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${BYTE_STREAM_PROTOCOL}\r\n\r\n`,
+    );
+    raw.setTimeout(0);
+    raw.setNoDelay(true);
+    raw.setKeepAlive(true, BYTE_STREAM_KEEPALIVE_MS);
+    // Bytes the agent sent behind its request belong to the visitor's stream.
+    if (head.length > 0) raw.unshift(head);
+    pending.resolve({ socket: raw });
   }
 
   /** Public ports currently listening, by share id (for status pages and tests). */
@@ -545,7 +604,7 @@ export class HubRelay {
       basicAuth: terms.basicAuth,
       expiresAt: terms.expiresAt,
       visitors: new Set<Duplex>(),
-      streams: new Set<WebSocket>(),
+      streams: new Set<AgentStream>(),
       pending: new Set<string>(),
     };
     const share = fields as LiveShare;
@@ -585,12 +644,13 @@ export class HubRelay {
     const server = createTcpServer({ pauseOnConnect: true });
     server.on('connection', (visitor: Socket) => {
       this.openStream(share).then(
-        (ws) => {
-          if (visitor.destroyed) return ws.terminate();
+        (stream) => {
+          if (visitor.destroyed) return cutStream(stream);
           // No Nagle: a small answer (a Postgres ReadyForQuery) reaches the visitor now.
           visitor.setNoDelay(true);
-          // Straight between the socket and the WebSocket, with a bound each way (stream-pump.ts).
-          pumpStream(ws, visitor);
+          // Straight between the two, with a bound each way (stream-pump.ts).
+          if ('socket' in stream) joinSockets(visitor, stream.socket);
+          else pumpStream(stream.ws, visitor);
         },
         (err: Error) => {
           this.opts.logger?.debug({ shareId: share.shareId, err: err.message }, 'visitor dropped');
@@ -614,10 +674,10 @@ export class HubRelay {
         return;
       }
       this.openStream(share).then(
-        (ws) => {
-          const stream = createWebSocketStream(ws, STREAM_BUFFERS);
-          stream.on('error', () => undefined);
-          proxyHttpRequest(req, res, stream, { stripAuthorization: !!share.basicAuth }, () => ws.terminate());
+        (stream) => {
+          proxyHttpRequest(req, res, asDuplex(stream), { stripAuthorization: !!share.basicAuth }, () =>
+            cutStream(stream),
+          );
         },
         () => {
           if (res.headersSent) return res.destroy();
@@ -637,13 +697,18 @@ export class HubRelay {
         return;
       }
       this.openStream(share).then(
-        (ws) => {
-          const stream = createWebSocketStream(ws, STREAM_BUFFERS);
-          stream.on('error', () => undefined);
-          proxyHttpUpgrade(req, socket, head, stream, { stripAuthorization: !!share.basicAuth }, () => {
-            socket.destroy();
-            ws.terminate();
-          });
+        (stream) => {
+          proxyHttpUpgrade(
+            req,
+            socket,
+            head,
+            asDuplex(stream),
+            { stripAuthorization: !!share.basicAuth },
+            () => {
+              socket.destroy();
+              cutStream(stream);
+            },
+          );
         },
         () => socket.destroy(),
       );
@@ -652,8 +717,8 @@ export class HubRelay {
   }
 
   /** Asks the agent for a stream and waits for it to dial back (bounded by the claim timeout). */
-  private openStream(share: LiveShare): Promise<WebSocket> {
-    return new Promise<WebSocket>((resolve, reject) => {
+  private openStream(share: LiveShare): Promise<AgentStream> {
+    return new Promise<AgentStream>((resolve, reject) => {
       if (!this.live.has(share.shareId)) return reject(new Error('share closed'));
       const streamId = randomUUID();
       const timer = setTimeout(() => {
@@ -665,16 +730,21 @@ export class HubRelay {
         share,
         timer,
         reject,
-        resolve: (ws) => {
+        resolve: (stream) => {
           if (!this.live.has(share.shareId) || this.live.get(share.shareId) !== share) {
-            ws.terminate();
+            cutStream(stream);
             return reject(new Error('share closed'));
           }
-          share.streams.add(ws);
-          this.alive.add(ws);
-          ws.on('pong', () => this.alive.add(ws));
-          ws.on('close', () => share.streams.delete(ws));
-          resolve(ws);
+          share.streams.add(stream);
+          if ('ws' in stream) {
+            const { ws } = stream;
+            this.alive.add(ws);
+            ws.on('pong', () => this.alive.add(ws));
+            ws.on('close', () => share.streams.delete(stream));
+          } else {
+            stream.socket.on('close', () => share.streams.delete(stream));
+          }
+          resolve(stream);
         },
       });
       share.pending.add(streamId);
@@ -685,7 +755,11 @@ export class HubRelay {
         share.pending.delete(streamId);
         reject(new Error('device offline'));
       };
-      const asked = this.opts.requestStream(share.deviceId, { streamId, shareId: share.shareId });
+      const asked = this.opts.requestStream(share.deviceId, {
+        streamId,
+        shareId: share.shareId,
+        byteStream: true,
+      });
       if (asked === false) offline();
       else if (asked !== true) asked.then((sent) => (sent ? undefined : offline()), offline);
     });
@@ -693,7 +767,9 @@ export class HubRelay {
 
   private pingStreams(): void {
     for (const share of this.live.values()) {
-      for (const ws of share.streams) {
+      for (const stream of share.streams) {
+        if (!('ws' in stream)) continue; // byte streams: TCP keepalive
+        const { ws } = stream;
         if (!this.alive.has(ws)) {
           ws.terminate();
           continue;
@@ -747,7 +823,7 @@ export class HubRelay {
     share.pending.clear();
     const stopped = new Promise<void>((resolve) => share.server.close(() => resolve()));
     for (const visitor of share.visitors) visitor.destroy();
-    for (const ws of share.streams) ws.terminate();
+    for (const stream of share.streams) cutStream(stream);
     await stopped;
     this.opts.logger?.info({ shareId: share.shareId, port: share.port, why }, 'relay share closed');
   }

@@ -2,7 +2,8 @@
 // authentication"): a failed check answers with an HTTP error (reject-upgrade.ts) and closes the
 // socket, so an unauthenticated peer never gets an open WebSocket.
 //   /agent                 device token in `Authorization: Bearer`; agents send no Origin
-//   /agent/stream/:id      same credential; handed to the relay
+//   /agent/stream/:id      same credential; handed to the relay — a WebSocket, or an upgrade to
+//                          BYTE_STREAM_PROTOCOL (hub-relay.ts), checked alike before either switches
 //   /api/events            access token as Sec-WebSocket-Protocol `lattice.token.<jwt>` next to
 //                          `lattice.v1` (echoed back); an allowed Origin is required
 // Tokens in the query string are never read.

@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { startTestHub, type TestHub } from './hub-fixtures';
+import { BYTE_STREAM_PROTOCOL } from '../../shared';
+import { pairDevice, rawUpgrade, registerUser, startTestHub, type TestHub } from './hub-fixtures';
 
 /** Sends a raw upgrade request, waits `readAfterMs` without reading, then reads until the hub ends it. */
 function slowUpgrade(
@@ -66,5 +67,20 @@ describe('upgrade refusals reach a slow reader in full', () => {
     const r = await slowUpgrade(hub, '/nowhere', {}, 200);
     assert.equal(r.ending, 'end');
     assert.match(r.text, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*No WebSocket endpoint here\n$/);
+  });
+
+  test('a relay byte-stream upgrade is checked like a WebSocket: 401 without a device token, 404 for a stream nobody asked for', async () => {
+    const byteStream = { Upgrade: BYTE_STREAM_PROTOCOL };
+    const anonymous = await rawUpgrade(hub, '/agent/stream/s1', byteStream);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.closedByHub, true);
+    const user = await registerUser(hub);
+    const { deviceToken } = await pairDevice(hub, user.accessToken);
+    const unknown = await rawUpgrade(hub, '/agent/stream/s1', {
+      ...byteStream,
+      Authorization: `Bearer ${deviceToken}`,
+    });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.closedByHub, true);
   });
 });

@@ -2,7 +2,7 @@
 // frames (TLS to the hub, or a hub on loopback); a plain ws hub on another host keeps random masks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { framesUnreadable, streamUrl } from '../../electron/agent/tunnels/relay-tunnel';
+import { framesUnreadable, streamUrl } from '../../electron/agent/tunnels/relay-streams';
 
 test('zero masks only over TLS or loopback', () => {
   const unreadable = (hub: string) => framesUnreadable(streamUrl(hub, 's1'));

@@ -1,201 +1,20 @@
 // The hub relay and the agent's relay tunnel together, on real sockets and the hub's real SQLite store,
-// with the control link replaced by an in-process channel (the real hub and agent are in
-// test/integration/share-*.test.ts).
+// with the control link replaced by an in-process channel (test/helpers/relay-rig.ts; the real hub and
+// agent are in test/integration/share-*.test.ts).
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { AgentToHub, HubToAgent } from '../../shared';
-import { HubRelay } from '../../server/relay/hub-relay';
-import { openSqliteStore } from '../../server/store/sqlite-store';
-import type { HubStore } from '../../server/store/hub-store';
+import { BYTE_STREAM_PROTOCOL, type HubToAgent } from '../../shared';
 import { parsePortRange } from '../../server/relay/port-range';
 import { basicAuthMatches } from '../../server/relay/basic-auth';
-import { RelayTunnelProvider, type RelayControlLink } from '../../electron/agent/tunnels/relay-tunnel';
-import { freePortBlock, waitFor } from '../helpers/net';
-
-const TOKEN = 'device-token-1';
-
-/** An in-process control link between one agent and the relay: what HubLink and the hub's socket do. */
-class FakeLink implements RelayControlLink {
-  connected = false;
-  relay?: HubRelay;
-  /** When false, stream.open messages are swallowed (an agent that never claims its streams). */
-  deliverStreams = true;
-  private readonly msgListeners = new Set<(m: HubToAgent) => void>();
-  private readonly statusListeners = new Set<(c: boolean) => void>();
-  constructor(
-    readonly deviceId: string,
-    readonly userId: string,
-  ) {}
-  send(msg: AgentToHub): boolean {
-    if (!this.connected || !this.relay) return false;
-    if (msg.type === 'relay.open' || msg.type === 'relay.close')
-      void this.relay.handleAgentMessage({ deviceId: this.deviceId, userId: this.userId }, msg);
-    return true;
-  }
-  readonly delivered: HubToAgent[] = [];
-  deliver(msg: HubToAgent): boolean {
-    if (!this.connected) return false;
-    this.delivered.push(msg);
-    if (msg.type === 'stream.open' && !this.deliverStreams) return true;
-    setImmediate(() => this.msgListeners.forEach((l) => l(msg)));
-    return true;
-  }
-  onMessage(cb: (m: HubToAgent) => void) {
-    this.msgListeners.add(cb);
-    return () => this.msgListeners.delete(cb);
-  }
-  onStatus(cb: (c: boolean) => void) {
-    this.statusListeners.add(cb);
-    return () => this.statusListeners.delete(cb);
-  }
-  setConnected(c: boolean) {
-    this.connected = c;
-    if (c) this.relay?.agentConnected(this.deviceId);
-    else this.relay?.agentDisconnected(this.deviceId);
-    this.statusListeners.forEach((l) => l(c));
-  }
-}
-
-interface Hub {
-  relay: HubRelay;
-  store: HubStore;
-  http: HttpServer;
-  url: string;
-  links: Map<string, FakeLink>;
-  close(): Promise<void>;
-}
-
-async function startHub(opts: {
-  /** The hub database; a fresh file when omitted. */
-  dbPath?: string;
-  first: number;
-  last: number;
-  claimMs?: number;
-  httpPort?: number;
-  graceMs?: number;
-  maxSharesPerAccount?: number;
-}): Promise<Hub> {
-  const links = new Map<string, FakeLink>();
-  const store = openSqliteStore(opts.dbPath ?? join(dir, `hub-${++hubCount}.db`));
-  const relay = new HubRelay({
-    publicHost: '127.0.0.1',
-    ports: { first: opts.first, last: opts.last },
-    bindHost: '127.0.0.1',
-    assignments: store,
-    sendToDevice: (deviceId, msg) => links.get(deviceId)?.deliver(msg) ?? false,
-    requestStream: (deviceId, stream) =>
-      links.get(deviceId)?.deliver({ type: 'stream.open', ...stream }) ?? false,
-    streamClaimTimeoutMs: opts.claimMs ?? 10_000,
-    offlineGraceMs: opts.graceMs,
-    isDeviceOnline: (deviceId) => links.get(deviceId)?.connected ?? false,
-    maxSharesPerAccount: opts.maxSharesPerAccount ?? 3,
-  });
-  const http = createHttpServer((_q, s) => s.writeHead(404).end());
-  // The hub's own upgrade handler does this: device token checked at the upgrade, then the relay.
-  http.on('upgrade', (req, socket, head) => {
-    const m = /^\/agent\/stream\/([^/?]+)$/.exec(req.url ?? '');
-    const device = /^Bearer (.+)$/
-      .exec(req.headers.authorization ?? '')?.[1]
-      ?.replace('device-token-', 'dev');
-    if (!m || !device) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
-      return;
-    }
-    relay.handleStreamUpgrade(device, decodeURIComponent(m[1]), req, socket, head);
-  });
-  await new Promise<void>((r) => http.listen(opts.httpPort ?? 0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  return {
-    relay,
-    store,
-    http,
-    url,
-    links,
-    close: async () => {
-      await relay.close();
-      http.closeAllConnections();
-      await new Promise((r) => http.close(r));
-      await store.close();
-    },
-  };
-}
-let hubCount = 0;
-
-/** The account and device rows a paired agent has in the hub's store (reservations refer to them). */
-async function ensureDevice(store: HubStore, deviceId: string, userId: string): Promise<void> {
-  if (!(await store.userById(userId)))
-    await store.createUser({ id: userId, email: `${userId}@example.com`, passwordHash: 'x' });
-  if (!(await store.deviceById(deviceId)))
-    await store.createDevice({ id: deviceId, userId, name: deviceId, tokenId: `jti-${deviceId}` });
-}
-
-async function attachAgent(hub: Hub, deviceId = 'dev1', token = TOKEN, userId = `user-of-${deviceId}`) {
-  await ensureDevice(hub.store, deviceId, userId);
-  const link = new FakeLink(deviceId, userId);
-  link.relay = hub.relay;
-  hub.links.set(deviceId, link);
-  link.setConnected(true);
-  const provider = new RelayTunnelProvider({
-    link,
-    hubUrl: hub.url,
-    deviceToken: token,
-    replyTimeoutMs: 5_000,
-    linkWaitMs: 1_000,
-  });
-  return { link, provider };
-}
-
-async function echoServer(): Promise<TcpServer & { sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const srv = createTcpServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.pipe(s);
-  }) as TcpServer & { sockets: Set<Socket> };
-  srv.sockets = sockets;
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return srv;
-}
-
-function dial(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-/** Sends `data` and reads back as many bytes. */
-function roundTrip(s: Socket, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    const onData = (c: Buffer) => {
-      chunks.push(c);
-      n += c.length;
-      if (n >= data.length) {
-        s.off('data', onData);
-        resolve(Buffer.concat(chunks));
-      }
-    };
-    s.on('data', onData);
-    s.once('error', reject);
-    s.write(data);
-  });
-}
-
-/** The first port of a free block of `span` ports (the relay range under test). */
-async function basePort(span: number): Promise<number> {
-  return (await freePortBlock(span)).from;
-}
+import { waitFor } from '../helpers/net';
+import { attachAgent, basePort, dial, echoServer, roundTrip, startHub } from '../helpers/relay-rig';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -421,7 +240,22 @@ describe('hub relay with the agent relay tunnel', () => {
         });
         ws.on('error', () => undefined);
       });
+    // The same as a byte stream (an HTTP upgrade to BYTE_STREAM_PROTOCOL).
+    const claimBytes = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${hub.url}/agent/stream/${open.streamId}`, {
+          headers: { connection: 'Upgrade', upgrade: BYTE_STREAM_PROTOCOL, authorization: `Bearer ${token}` },
+        });
+        req.on('response', (res) => resolve(res.statusCode ?? 0));
+        req.on('upgrade', (_res, socket) => {
+          resolve(101);
+          socket.destroy();
+        });
+        req.on('error', reject);
+        req.end();
+      });
     assert.equal(await claim('device-token-2'), 403);
+    assert.equal(await claimBytes('device-token-2'), 403);
     assert.equal(await claim('device-token-1'), 101);
     waiting.destroy();
   });

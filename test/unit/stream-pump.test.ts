@@ -1,11 +1,12 @@
 // The relay's byte pump (shared/stream-pump.ts, run by the hub and the agent): bytes both ways in
-// order, a bound on what each direction queues when its reader stalls, and ends and cuts carried across.
+// order, a bound on what each direction queues when its reader stalls, and ends and cuts carried across;
+// and the socket join of byte streams (bound and half-close).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { pumpStream } from '../../shared/stream-pump';
+import { joinSockets, pumpStream } from '../../shared/stream-pump';
 
 const LIMIT = 256 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -208,6 +209,99 @@ describe('stream pump', () => {
       await peerEnded;
     } finally {
       await b.stop();
+    }
+  });
+});
+
+/** Two accepted sockets joined (what the hub and the agent do with byte streams) and their peers. */
+async function joinedPair(): Promise<{
+  peerA: Socket;
+  peerB: Socket;
+  b: Socket;
+  closed: Promise<Error | undefined>;
+  stop(): Promise<void>;
+}> {
+  const server: Server = createServer({ pauseOnConnect: true });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const accepted: Socket[] = [];
+  server.on('connection', (s) => accepted.push(s));
+  // Peers that may half-close, like the visitor and the workload of a relayed connection.
+  const peerA = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  await until('the first socket', () => accepted.length === 1);
+  const peerB = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  peerB.pause();
+  await until('the second socket', () => accepted.length === 2);
+  const [a, b] = accepted;
+  let done!: (err?: Error) => void;
+  const closed = new Promise<Error | undefined>((r) => (done = r));
+  joinSockets(a, b, done);
+  return {
+    peerA,
+    peerB,
+    b,
+    closed,
+    async stop() {
+      for (const s of [peerA, peerB, ...accepted]) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('socket join', () => {
+  test('a reader that stalls holds the writer back within the high-water mark', async () => {
+    const r = await joinedPair();
+    try {
+      const chunk = Buffer.alloc(64 * 1024, 3);
+      const total = 128 * 1024 * 1024;
+      let offered = 0;
+      const feed = () => {
+        while (offered < total && r.peerA.write(chunk)) offered += chunk.length;
+        if (offered < total) r.peerA.once('drain', () => ((offered += chunk.length), feed()));
+      };
+      feed();
+      let last = -1;
+      await until(
+        'the join to stop reading',
+        () => {
+          const still = offered === last;
+          last = offered;
+          return still;
+        },
+        15_000,
+      );
+      await sleep(300);
+      assert.ok(offered < total, 'the writer was held back');
+      assert.ok(
+        r.b.writableLength <= r.b.writableHighWaterMark + 2 * chunk.length,
+        `queued ${r.b.writableLength}`,
+      );
+      const atB = collect((fn) => r.peerB.on('data', fn));
+      r.peerB.resume();
+      await until('the held bytes', () => atB.bytes() > 16 * 1024 * 1024, 15_000);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('ends travel one way at a time, and both closing runs onClosed without an error', async () => {
+    const r = await joinedPair();
+    try {
+      r.peerB.resume();
+      const atB = collect((fn) => r.peerB.on('data', fn));
+      const bEnded = new Promise((res) => r.peerB.once('end', res));
+      r.peerA.end('last words');
+      await bEnded;
+      assert.equal(atB.all().toString(), 'last words');
+      // B may still answer after A's end: the join is half-open, not closed.
+      const atA = collect((fn) => r.peerA.on('data', fn));
+      const aEnded = new Promise((res) => r.peerA.once('end', res));
+      r.peerB.end('answer');
+      await aEnded;
+      assert.equal(atA.all().toString(), 'answer');
+      assert.equal(await r.closed, undefined);
+    } finally {
+      await r.stop();
     }
   });
 });

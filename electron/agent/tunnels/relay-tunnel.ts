@@ -1,23 +1,14 @@
 // The agent's side of the hub relay. `relay.open` over the control link asks the hub for a public
-// port; for each visitor the hub sends `stream.open`, and the agent dials a new WebSocket to
-// `<hub>/agent/stream/<streamId>` (device token in Authorization) and pipes it to the workload's
-// loopback port. In a cluster the visitor may sit on another hub process than the control link's,
-// and `stream.open` names that hub's own URL. One visitor connection = one WebSocket, with
-// backpressure both ways.
-import { isIP } from 'node:net';
+// port; for each visitor the hub sends `stream.open`, and the agent dials a new stream to
+// `<hub>/agent/stream/<streamId>` (device token in Authorization) and joins it to the workload's
+// loopback port (relay-streams.ts). In a cluster the visitor may sit on another hub process than the
+// control link's, and `stream.open` names that hub's own URL. One visitor connection = one stream,
+// with backpressure both ways.
 import { randomUUID } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
-import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import {
-  LatticeError,
-  MAX_MESSAGE_BYTES,
-  type AgentToHub,
-  type ErrorCode,
-  type HubToAgent,
-} from '../../../shared';
+import { LatticeError, type AgentToHub, type ErrorCode, type HubToAgent } from '../../../shared';
 import type { TunnelEndpoint, TunnelOpenRequest, TunnelProvider, TunnelUpdate } from './tunnel-provider';
-import { pumpStream } from '../../../shared/stream-pump';
+import { RelayStreams, streamUrl } from './relay-streams';
 
 /** The part of HubLink the relay needs (HubLink satisfies it). */
 export interface RelayControlLink {
@@ -31,7 +22,7 @@ export interface RelayTunnelOptions {
   link: RelayControlLink;
   hubUrl: string;
   deviceToken: string;
-  /** TLS `ca` of the stream WebSockets: HubLink.trustedCa (roots + the hub's private CA). */
+  /** TLS `ca` of the streams: HubLink.trustedCa (roots + the hub's private CA). */
   ca?: string[];
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** How long to wait for the hub's relay.opened. Default 15 s. */
@@ -52,38 +43,6 @@ interface PendingReply {
   timer: NodeJS.Timeout;
 }
 
-interface StreamPair {
-  ws: WebSocket;
-  local?: Socket;
-}
-
-/** `<hub>/agent/stream/<id>` as a ws(s) URL, keeping a base path the hub may be mounted under. */
-export function streamUrl(hubUrl: string, streamId: string): URL {
-  const base = new URL(hubUrl);
-  const url = new URL(
-    `${base.pathname.replace(/\/+$/, '')}/agent/stream/${encodeURIComponent(streamId)}`,
-    base,
-  );
-  url.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url;
-}
-
-/**
- * Whether no intermediary can read this stream's frames: TLS to the hub, or a hub on loopback.
- * RFC 6455 masks client frames so that a script cannot make them look like requests to a proxy
- * that reads the cleartext (§10.3); where nothing can read it, masking only costs a copy and an XOR
- * of every byte, and the agent sends a zero mask (the MASK bit stays set; the hub skips the XOR).
- * Over plain ws to another host the mask stays random.
- */
-export function framesUnreadable(url: URL): boolean {
-  if (url.protocol === 'wss:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
-
-const zeroMask = (mask: Buffer) => mask.fill(0);
-
 const HUB_CODES_KEPT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'relay_ports_exhausted',
   'quota_exceeded',
@@ -93,7 +52,7 @@ export class RelayTunnelProvider implements TunnelProvider {
   readonly via = 'relay' as const;
   private readonly wanted = new Map<string, Wanted>();
   private readonly replies = new Map<string, PendingReply>();
-  private readonly streams = new Map<string, Set<StreamPair>>();
+  private readonly streams: RelayStreams;
   private readonly listeners = new Set<(u: TunnelUpdate) => void>();
   /**
    * Shares closed while the link was down: the hub never heard, and would keep their ports reserved
@@ -105,6 +64,7 @@ export class RelayTunnelProvider implements TunnelProvider {
 
   constructor(private readonly opts: RelayTunnelOptions) {
     streamUrl(opts.hubUrl, 'check'); // a bad hub URL fails here, not on the first visitor
+    this.streams = new RelayStreams({ deviceToken: opts.deviceToken, ca: opts.ca, logger: opts.logger });
     this.unsubscribe = [
       opts.link.onMessage((msg) => this.onMessage(msg)),
       opts.link.onStatus((connected) => {
@@ -151,7 +111,7 @@ export class RelayTunnelProvider implements TunnelProvider {
     }
     // Sent even for an unknown id: the hub may hold a listener from before an agent restart.
     this.sendClose(shareId);
-    this.cutStreams(shareId);
+    this.streams.cutShare(shareId);
     if (had) this.opts.logger?.info({ shareId }, 'relay tunnel closed');
   }
 
@@ -169,7 +129,7 @@ export class RelayTunnelProvider implements TunnelProvider {
     }
     this.replies.clear();
     // Not relay.close: the shares live on and re-open (same port) when the agent starts again.
-    for (const shareId of [...this.streams.keys()]) this.cutStreams(shareId);
+    this.streams.cutAll();
     this.wanted.clear();
   }
 
@@ -181,7 +141,7 @@ export class RelayTunnelProvider implements TunnelProvider {
 
   /** Open visitor connections per share (for tests and the console). */
   openConnections(shareId: string): number {
-    return this.streams.get(shareId)?.size ?? 0;
+    return this.streams.count(shareId);
   }
 
   private waitForLink(): Promise<void> {
@@ -293,7 +253,16 @@ export class RelayTunnelProvider implements TunnelProvider {
         return;
       }
       const url = this.streamTarget(msg.streamId, msg.hubUrl);
-      if (url) this.dialStream(msg.streamId, wanted.req, url);
+      if (!url) return;
+      this.streams.dial({
+        streamId: msg.streamId,
+        shareId: msg.shareId,
+        url,
+        localHost: wanted.req.localHost,
+        localPort: wanted.req.localPort,
+        byteStream: msg.byteStream === true,
+        stillWanted: () => this.wanted.has(msg.shareId),
+      });
     }
   }
 
@@ -319,54 +288,5 @@ export class RelayTunnelProvider implements TunnelProvider {
       return undefined;
     }
     return target;
-  }
-
-  private dialStream(streamId: string, req: TunnelOpenRequest, url: URL): void {
-    const ws = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.opts.deviceToken}` },
-      perMessageDeflate: false,
-      maxPayload: MAX_MESSAGE_BYTES,
-      handshakeTimeout: 10_000,
-      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
-      ...(framesUnreadable(url) ? { generateMask: zeroMask } : {}),
-    });
-    const pair: StreamPair = { ws };
-    let set = this.streams.get(req.shareId);
-    if (!set) this.streams.set(req.shareId, (set = new Set()));
-    set.add(pair);
-    const forget = () => {
-      const s = this.streams.get(req.shareId);
-      s?.delete(pair);
-      if (s && s.size === 0) this.streams.delete(req.shareId);
-    };
-    ws.on('error', (err) => this.opts.logger?.debug({ streamId, err: err.message }, 'relay stream error'));
-    ws.on('unexpected-response', (_r, res) => {
-      this.opts.logger?.warn({ streamId, status: res.statusCode }, 'the hub refused a relay stream');
-      res.resume();
-      ws.terminate();
-    });
-    ws.on('close', forget);
-    ws.on('open', () => {
-      if (!this.wanted.has(req.shareId)) return ws.terminate();
-      // No Nagle: a small reply (a Postgres ReadyForQuery) goes out now, not after the next ACK.
-      const local = connect({ host: req.localHost, port: req.localPort, noDelay: true });
-      pair.local = local;
-      // Straight between the WebSocket and the socket, with a bound each way (stream-pump.ts).
-      pumpStream(ws, local, {
-        onClosed: (err) => {
-          if (err) this.opts.logger?.debug({ streamId, err: err.message }, 'relay stream ended');
-        },
-      });
-    });
-  }
-
-  private cutStreams(shareId: string): void {
-    const set = this.streams.get(shareId);
-    if (!set) return;
-    this.streams.delete(shareId);
-    for (const { ws, local } of set) {
-      local?.destroy();
-      ws.terminate();
-    }
   }
 }
