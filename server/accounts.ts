@@ -92,6 +92,27 @@ const GLOBAL = '*';
 /** How often a hub deletes expired attempt counts (each hub of a cluster does, cheaply). */
 const PRUNE_EVERY_MS = 60_000;
 
+/** The refusal of a request whose access token is missing, bad, expired or from before a logout. */
+export const signInAgain = () =>
+  new LatticeError('unauthorized', 'Sign in: the access token is missing, expired or revoked');
+
+/** An access token's verified claims (Accounts.accessClaims). */
+export interface AccessClaims {
+  userId: string;
+  /** The account's token version when the token was issued; a logout or password change bumps it. */
+  tokenVersion: unknown;
+}
+
+/** The account the claims name, if it exists and the token was issued since its last logout. */
+export function currentUser(
+  claims: AccessClaims,
+  account: Pick<UserRow, 'id' | 'email' | 'tokenVersion'> | undefined,
+): HubUser | undefined {
+  if (!account || account.id !== claims.userId || claims.tokenVersion !== account.tokenVersion)
+    return undefined;
+  return { id: account.id, email: account.email };
+}
+
 export class Accounts {
   private readonly maxDevices: number;
   readonly limits: AuthLimits;
@@ -299,11 +320,22 @@ export class Accounts {
 
   /** The user behind an access token, or undefined (bad, expired, or issued before a logout). */
   async userForAccessToken(token: string): Promise<HubUser | undefined> {
+    const claims = await this.accessClaims(token);
+    return claims && this.userForClaims(claims);
+  }
+
+  /**
+   * What a well-signed, unexpired access token says, before the store is asked whether it still
+   * counts: its user and the token version it was issued with. For a caller that reads the account in
+   * the same query as everything else it needs (`userForClaims` or `currentUser` decide).
+   */
+  async accessClaims(token: string): Promise<AccessClaims | undefined> {
     const verified = await this.tokens.verify('access', token);
-    if (!verified) return undefined;
-    const user = await this.store.userById(verified.sub);
-    if (!user || verified.payload.tv !== user.tokenVersion) return undefined;
-    return { id: user.id, email: user.email };
+    return verified && { userId: verified.sub, tokenVersion: verified.payload.tv };
+  }
+
+  async userForClaims(claims: AccessClaims): Promise<HubUser | undefined> {
+    return currentUser(claims, await this.store.userById(claims.userId));
   }
 
   /** The device behind a device token: it must exist, not be revoked, and this must be its current token. */

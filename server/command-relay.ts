@@ -12,7 +12,7 @@ import {
   type HubUser,
   type Result,
 } from '../shared';
-import type { HubStore } from './store/hub-store';
+import type { HubStore, StoredCommandResult } from './store/hub-store';
 import type { PendingCommand, Presence } from './presence';
 
 export const DEFAULT_COMMAND_TIMEOUTS_MS: Record<string, number> = {
@@ -67,6 +67,26 @@ export function checkAgentResult(
   };
 }
 
+/**
+ * Kept from before a store read of a command's result until relay() has decided on it: counts the
+ * commands with the same device and id that left flight meanwhile (CommandRelay.watchResult).
+ */
+export interface ResultWatch {
+  /** True when such a command left flight since the watch began: a read taken meanwhile may miss its result. */
+  missed(): boolean;
+  release(): void;
+}
+
+export interface RelayOptions {
+  /** Set when another hub passed the command on: do not pass it on again. */
+  fromBus?: boolean;
+  /**
+   * The command's stored result as the caller already read it (in the one query that also read the
+   * account and the device), with the watch begun before that read.
+   */
+  lookup?: { stored: StoredCommandResult | undefined; watch: ResultWatch };
+}
+
 /** A result as the hub stores it: marked when credentials were left out of it. */
 type KeptResult = Result<unknown> & { credentialsWithheld?: true };
 
@@ -79,6 +99,8 @@ function keptCopy(result: Result<unknown>): KeptResult {
 
 export class CommandRelay {
   private readonly inFlight = new Map<string, InFlight>();
+  /** Keys being watched (watchResult): how many watches, how many commands left flight since. */
+  private readonly watched = new Map<string, { watches: number; left: number }>();
 
   constructor(
     private readonly store: HubStore,
@@ -87,19 +109,42 @@ export class CommandRelay {
     private readonly timeoutMs: (name: string) => number,
   ) {}
 
+  /**
+   * Begins watching a device's command id before reading its stored result outside relay() (see
+   * RelayOptions.lookup); released by the caller once relay() has returned or was not called.
+   */
+  watchResult(deviceId: string, commandId: string): ResultWatch {
+    const key = `${deviceId}\n${commandId}`;
+    let entry = this.watched.get(key);
+    if (!entry) this.watched.set(key, (entry = { watches: 0, left: 0 }));
+    entry.watches++;
+    const leftBefore = entry.left;
+    const watched = this.watched;
+    return {
+      missed: () => entry.left !== leftBefore,
+      release() {
+        if (--entry.watches === 0) watched.delete(key);
+      },
+    };
+  }
+
   async relay(
     user: HubUser,
     device: { id: string; name: string },
     cmd: { id: string; name: string; args: unknown },
-    /** Set when another hub passed the command on: do not pass it on again. */
-    fromBus = false,
+    { fromBus = false, lookup }: RelayOptions = {},
   ): Promise<Result<unknown>> {
     const key = `${device.id}\n${cmd.id}`;
     // A command stays in flight until its result is committed, so checking here first joins a
     // running duplicate without a read, and a miss means any earlier result is already in the store.
     const running = this.inFlight.get(key);
     if (running) return this.joined(running);
-    const stored = await this.store.commandResult(device.id, cmd.id);
+    // A lookup read before this check holds every result committed before it began; one that left
+    // flight since may be missing from it, and is read now.
+    const stored =
+      lookup && (lookup.stored || !lookup.watch.missed())
+        ? lookup.stored
+        : await this.store.commandResult(device.id, cmd.id);
     if (stored) {
       // A copy kept without its credentials is the whole answer only for the agent, which keeps it
       // sealed and replays a repeated id without running it again: while the agent is here the repeat
@@ -168,6 +213,8 @@ export class CommandRelay {
       // Out of flight only once stored: a repeat from then on finds the result in the store.
       const final = saved.then(() => {
         this.inFlight.delete(key);
+        const watch = this.watched.get(key);
+        if (watch) watch.left++;
         return result;
       });
       return { result, final };

@@ -254,7 +254,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const commands = new CommandRelay(store, presence, logger, timeoutFor(opts.commandTimeoutMs));
   const queue = new CommandQueue(store, presence, commands, logger.child({ part: 'queue' }));
   await presence.bus.start({
-    runCommand: ({ user, device, cmd }) => commands.relay(user, device, cmd, true),
+    runCommand: ({ user, device, cmd }) => commands.relay(user, device, cmd, { fromBus: true }),
     deliverEvent: (userId, event) => presence.publishHere(userId, event),
     closeAgent: (deviceId) => presence.agent(deviceId)?.ws.close(4009, 'connected through another hub'),
     openStream: ({ deviceId, ...open }) => openStreamHere(deviceId, open),

@@ -8,7 +8,7 @@ import { TRPCError, initTRPC, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import type { z } from 'zod';
 import { HUB_PROCEDURES, LatticeError, type ErrorBody, type HubUser } from '../../shared';
-import { RateLimitedError } from '../accounts';
+import { RateLimitedError, signInAgain } from '../accounts';
 import type { HubContext } from '../hub-context';
 import { clientAddress } from '../http/client-address';
 import { ERROR_STATUS, MAX_BODY_BYTES, baseHeaders, sendJson, unsupportedMediaType } from '../http/responses';
@@ -76,11 +76,8 @@ const withLatticeErrors = t.middleware(async ({ next }) => {
 const publicProcedure = t.procedure.use(withLatticeErrors);
 const signedIn = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) {
-    throw new TRPCError({
-      code: 'UNAUTHORIZED',
-      message: 'Sign in: the access token is missing, expired or revoked',
-      cause: new LatticeError('unauthorized', 'Sign in: the access token is missing, expired or revoked'),
-    });
+    const cause = signInAgain();
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
   }
   return next({ ctx: { ...ctx, user: ctx.user } });
 });

@@ -1,7 +1,7 @@
 // The hub's tables as rows come back from either database (snake_case records), and their mapping to
 // the HubStore's types: one mapping for the SQLite and the PostgreSQL store.
 import type { QueuedCommandStatus, Result } from '../../shared';
-import type { DeviceRow, QueuedCommandRow, RelayAssignment, UserRow } from './hub-store';
+import type { CommandLookup, DeviceRow, QueuedCommandRow, RelayAssignment, UserRow } from './hub-store';
 
 export interface UserRecord {
   id: string;
@@ -60,6 +60,86 @@ export const toDevice = (r: DeviceRecord): DeviceRow => ({
   createdAt: r.created_at,
   lastSeenAt: r.last_seen_at,
 });
+/**
+ * The one row of commandLookup's query, as an array (better-sqlite3 `raw`, pg `rowMode: 'array'`):
+ * building a row object property by property cost more than the lookup itself. A group is NULL when
+ * its row does not exist (LEFT JOINs).
+ */
+export type CommandLookupRecord = [
+  userId: string | null,
+  email: string,
+  tokenVersion: number,
+  deviceId: string | null,
+  deviceUserId: string,
+  deviceName: string,
+  tokenId: string,
+  revoked: number,
+  deviceCreatedAt: string,
+  lastSeenAt: string | null,
+  resultUserId: string | null,
+  resultName: string,
+  resultJson: string,
+];
+
+/**
+ * The query behind commandLookup, for both databases: its `?` are userId, deviceId, deviceId,
+ * commandId (pg-store numbers them). Each join is a primary-key lookup; the one-row subquery makes a
+ * row come back when none of them finds anything.
+ */
+export const COMMAND_LOOKUP_SQL = `SELECT u.id, u.email, u.token_version,
+  d.id, d.user_id, d.name, d.token_id, d.revoked, d.created_at, d.last_seen_at,
+  r.user_id, r.name, r.result_json
+FROM (SELECT 1 AS one) AS k
+LEFT JOIN users u ON u.id = ?
+LEFT JOIN devices d ON d.id = ?
+LEFT JOIN command_results r ON r.device_id = ? AND r.command_id = ?`;
+
+export const toCommandLookup = (
+  r: CommandLookupRecord,
+  deviceId: string,
+  commandId: string,
+): CommandLookup => {
+  const [
+    userId,
+    email,
+    tokenVersion,
+    id,
+    deviceUserId,
+    name,
+    tokenId,
+    revoked,
+    createdAt,
+    lastSeenAt,
+    ...result
+  ] = r;
+  const [resultUserId, resultName, resultJson] = result;
+  return {
+    user: userId === null ? undefined : { id: userId, email, tokenVersion },
+    device:
+      id === null
+        ? undefined
+        : toDevice({
+            id,
+            user_id: deviceUserId,
+            name,
+            token_id: tokenId,
+            revoked,
+            created_at: createdAt,
+            last_seen_at: lastSeenAt,
+          }),
+    stored:
+      resultUserId === null
+        ? undefined
+        : {
+            deviceId,
+            commandId,
+            userId: resultUserId,
+            name: resultName,
+            result: JSON.parse(resultJson) as Result<unknown>,
+          },
+  };
+};
+
 export const toAssignment = (r: RelayAssignmentRecord): RelayAssignment => ({
   shareId: r.share_id,
   userId: r.user_id,

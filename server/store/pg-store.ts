@@ -10,10 +10,13 @@ import { describeDatabase, parseDatabaseUrl } from './database-url';
 import { migratePostgres } from './pg-migrate';
 import { positional, rateLimitStore } from './rate-limit-sql';
 import {
+  COMMAND_LOOKUP_SQL,
   toAssignment,
+  toCommandLookup,
   toDevice,
   toQueued,
   toUser,
+  type CommandLookupRecord,
   type DeviceRecord,
   type QueuedRecord,
   type RelayAssignmentRecord,
@@ -85,6 +88,9 @@ export async function openPostgresStore(
   await run('DELETE FROM command_results WHERE created_at < $1', [
     new Date(Date.now() - 24 * 3600_000).toISOString(),
   ]);
+
+  let placeholder = 0;
+  const commandLookupSql = COMMAND_LOOKUP_SQL.replace(/\?/g, () => `$${++placeholder}`);
 
   let closed: Promise<void> | undefined;
   const store: HubStore = {
@@ -194,6 +200,14 @@ export async function openPostgresStore(
         name: r.name,
         result: JSON.parse(r.result_json) as Result<unknown>,
       };
+    },
+    async commandLookup(userId, deviceId, commandId) {
+      const { rows: found } = await pool.query<CommandLookupRecord>({
+        text: commandLookupSql,
+        values: [userId, deviceId, deviceId, commandId],
+        rowMode: 'array',
+      });
+      return toCommandLookup(found[0], deviceId, commandId);
     },
     async saveCommandResult(entry) {
       // The first result of an id stays: a second hub answering the same id cannot replace it.

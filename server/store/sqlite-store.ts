@@ -9,9 +9,12 @@ import { loadMigrations, migrate, type Migration } from './migrate';
 import { rateLimitStore, type NamedQuery } from './rate-limit-sql';
 import { sqliteInventoryStore } from './sqlite-inventory';
 import {
+  COMMAND_LOOKUP_SQL,
   toAssignment,
+  toCommandLookup,
   toDevice,
   toUser,
+  type CommandLookupRecord,
   type DeviceRecord,
   type RelayAssignmentRecord,
   type UserRecord,
@@ -80,6 +83,9 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     result: db.prepare<[string, string], { user_id: string; name: string; result_json: string }>(
       'SELECT user_id, name, result_json FROM command_results WHERE device_id = ? AND command_id = ?',
     ),
+    commandLookup: db
+      .prepare<[string, string, string, string], CommandLookupRecord>(COMMAND_LOOKUP_SQL)
+      .raw(true),
     saveResult: db.prepare(
       'INSERT OR IGNORE INTO command_results (device_id, command_id, user_id, name, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -247,6 +253,11 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
         name: r.name,
         result: JSON.parse(r.result_json) as Result<unknown>,
       };
+    },
+    async commandLookup(userId, deviceId, commandId) {
+      // Not flushed either, as commandResult: see there.
+      const r = q.commandLookup.get(userId, deviceId, deviceId, commandId)!;
+      return toCommandLookup(r, deviceId, commandId);
     },
     async saveCommandResult(entry: StoredCommandResult) {
       const json = JSON.stringify(entry.result);

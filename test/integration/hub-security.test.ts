@@ -343,6 +343,34 @@ describe('hub security', () => {
   });
 
   describe('ownership', () => {
+    test('commands are refused in one order whatever the body: a logged-out token 401, another’s or a revoked device 404', async () => {
+      const agent = track(await connectFakeAgent(hub, aliceDevice.deviceToken));
+      const bodies = [
+        { what: 'a good command', body: { id: 'order-1', name: 'workload.list', args: {} } },
+        { what: 'not a command', body: { id: 5 } },
+        { what: 'malformed JSON', raw: '{"id": "x",' },
+      ];
+      const post = (token: string, deviceId: string, b: (typeof bodies)[number]) =>
+        api(hub, 'POST', `/api/devices/${deviceId}/commands`, { token, body: b.body, raw: b.raw });
+      const carol = await registerUser(hub);
+      const carolDevice = await pairDevice(hub, carol.accessToken, 'carol-pc');
+      const gone = await pairDevice(hub, carol.accessToken, 'carol-gone');
+      const revoked = await api(hub, 'DELETE', `/api/devices/${gone.deviceId}`, { token: carol.accessToken });
+      assert.equal(revoked.status, 200);
+      for (const b of bodies) {
+        assert.equal((await post(carol.accessToken, aliceDevice.deviceId, b)).status, 404, b.what);
+        assert.equal((await post(carol.accessToken, gone.deviceId, b)).status, 404, b.what);
+      }
+      const out = await api(hub, 'POST', '/api/auth/logout', { token: carol.accessToken, body: {} });
+      assert.equal(out.status, 200);
+      for (const b of bodies) {
+        assert.equal((await post(carol.accessToken, carolDevice.deviceId, b)).status, 401, b.what);
+      }
+      assert.equal(agent.received.filter((m) => m.type === 'command').length, 0, 'nothing was relayed');
+      agent.ws.close();
+      await closed(agent.ws);
+    });
+
     test('another user’s device is invisible: 404 on every route, absent from the list', async () => {
       const agent = track(await connectFakeAgent(hub, aliceDevice.deviceToken));
       const path = `/api/devices/${aliceDevice.deviceId}`;

@@ -103,6 +103,41 @@ describe(`the hub store (${testStoreKind()})`, () => {
     });
   });
 
+  test('a command lookup reads the account, the device and the stored result at once, each or none', async () => {
+    await withStore(async (store) => {
+      await store.bumpTokenVersion('amy');
+      await store.createUser({ id: 'bob', email: 'bob@example.com', passwordHash: 'h' });
+      await store.saveCommandResult({
+        deviceId: 'amy-laptop',
+        commandId: 'c1',
+        userId: 'amy',
+        name: 'workload.list',
+        result: { ok: true, value: [1] },
+      });
+      const laptop = await store.deviceById('amy-laptop');
+      const amy = await store.userById('amy');
+      const found = await store.commandLookup('amy', 'amy-laptop', 'c1');
+      assert.deepEqual(found.user, { id: 'amy', email: amy?.email, tokenVersion: amy?.tokenVersion });
+      assert.deepEqual(found.device, laptop);
+      assert.deepEqual(found.stored, await store.commandResult('amy-laptop', 'c1'));
+      // What each of the three reads would say on its own: the device whoever asks, no result yet.
+      const other = await store.commandLookup('bob', 'amy-laptop', 'c2');
+      assert.equal(other.user?.id, 'bob');
+      assert.deepEqual(other.device, laptop);
+      assert.equal(other.stored, undefined);
+      // The result belongs to the device: the same id on another device is another command.
+      await store.createDevice({ id: 'bob-pc', userId: 'bob', name: 'pc', tokenId: 't2' });
+      assert.equal((await store.commandLookup('bob', 'bob-pc', 'c1')).stored, undefined);
+      await store.revokeDevice('amy-laptop');
+      assert.equal((await store.commandLookup('amy', 'amy-laptop', 'c1')).device?.revoked, true);
+      assert.deepEqual(await store.commandLookup('nobody', 'no-device', 'c1'), {
+        user: undefined,
+        device: undefined,
+        stored: undefined,
+      });
+    });
+  });
+
   test('inventory is replaced, upserted and removed per device; capacity kept per device', async () => {
     await withStore(async (store) => {
       const at = new Date().toISOString();
