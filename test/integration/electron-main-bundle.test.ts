@@ -115,6 +115,7 @@ const ops = {
       errors: state.errors,
     };
   },
+  async modules() { return Object.keys(require.cache); },
   async quit() { setImmediate(() => app.quit()); return true; },
 };
 createInterface = require('readline').createInterface;
@@ -278,6 +279,15 @@ describe('Electron main bundle (fake Electron, real agent)', () => {
     const body = (await res.json()) as { ok: boolean; value: { dataDir: string } };
     assert.equal(body.ok, true);
     assert.equal(body.value.dataDir, dataDir);
+  });
+
+  test('native add-ons load from node_modules, not from the bundle: better-sqlite3, and bufferutil for ws', async () => {
+    const loaded = await shell.call<string[]>('modules');
+    for (const name of ['better-sqlite3', 'bufferutil'])
+      assert.ok(
+        loaded.some((file) => file.includes(`/node_modules/${name}/`)),
+        `${name} is required at run time (loaded: ${loaded.filter((f) => f.includes('node_modules')).join(', ')})`,
+      );
   });
 
   test('the preload bundle runs with only what a sandboxed preload may require, and exposes one object', async () => {
