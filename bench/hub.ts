@@ -7,7 +7,11 @@
 //                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
 // The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
 // Never fails on a timing. Knobs: BENCH_CONNECTIONS (10000), BENCH_SECONDS (8), BENCH_IN_FLIGHT (16),
-// BENCH_PARTS (commands,cluster,memory), BENCH_PROFILE=DIR (--cpu-prof every process).
+// BENCH_WARMUP (5 s before each measurement), BENCH_PARTS (commands,cluster,memory),
+// BENCH_PROFILE=DIR (--cpu-prof every process).
+// The warm-up is long enough for V8 to finish compiling the hot path: under load the hub's compiler
+// threads take about a quarter of its CPU for its first ~5 s, the minimal relay's for ~3 s (perf on
+// this machine), so with 1 s of warm-up both rates, and the hub's more, included start-up work.
 // Two hubs over NATS (issue 16): posts to hub A, agent on hub B, one PostgreSQL 15 and nats-server
 // started here; its rate is shown against one hub's (the cost of the bus, as a ratio).
 import { randomUUID } from 'node:crypto';
@@ -25,6 +29,7 @@ import { cpuMs, fmt, ms, ratio, summarize, table, type LatencySummary } from './
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP ?? 5) * 1000;
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'commands,cluster,memory').split(','));
 
 interface Rate extends LatencySummary {
@@ -94,10 +99,10 @@ async function memoryPerConnection(
 /** `IN_FLIGHT` loops of `once()` for SECONDS; every completion's latency. */
 async function closedLoop(serverPid: number, once: () => Promise<void>): Promise<Rate> {
   const samples: number[] = [];
-  const warmEnd = performance.now() + 1_000;
+  const warmEnd = performance.now() + WARMUP_MS;
   const end = warmEnd + SECONDS * 1000;
   let cpuAtWarmEnd = 0;
-  const mark = setTimeout(() => (cpuAtWarmEnd = cpuMs([serverPid])), 1_000);
+  const mark = setTimeout(() => (cpuAtWarmEnd = cpuMs([serverPid])), WARMUP_MS);
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       for (;;) {
@@ -277,7 +282,7 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate> & {
 
 const started = performance.now();
 if (PARTS.has('commands')) {
-  console.log(`commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after 1 s of warm-up`);
+  console.log(`commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after ${WARMUP_MS / 1000} s of warm-up`);
   const rates = await commandRates();
   const cpu = (r: Rate) => `${fmt(r.serverCpuUs, 0)} µs`;
   table([
