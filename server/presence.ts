@@ -15,10 +15,14 @@ export interface PendingCommand {
   gone(message: string): void;
 }
 
+/**
+ * Agent connections whose socket writes wait for the end of the event loop's turn (holdWrites): kept
+ * here rather than in a field, so an idle connection — most of them — holds nothing for it.
+ */
+const holdingWrites = new Set<AgentConnection>();
+
 export class AgentConnection {
   private commands: Map<string, PendingCommand> | undefined = undefined;
-  /** While true, this socket's writes wait for the end of the event loop's turn (holdWrites). */
-  private holding = false;
 
   constructor(
     readonly deviceId: string,
@@ -48,13 +52,13 @@ export class AgentConnection {
    * missing every frame is written at once, as before.
    */
   private holdWrites(): void {
-    if (this.holding) return;
+    if (holdingWrites.has(this)) return;
     const socket = (this.ws as unknown as { _socket?: Socket | null })._socket;
     if (!socket) return;
-    this.holding = true;
+    holdingWrites.add(this);
     socket.cork();
     setImmediate(() => {
-      this.holding = false;
+      holdingWrites.delete(this);
       socket.uncork();
     });
   }
