@@ -98,8 +98,9 @@ export async function relayPostedCommand(
 
 /**
  * Relays one command of shared/commands.ts to a device and waits for its result: the name must be a
- * command the remote door may send, the arguments must match its schema. `POST /api/devices/:id/commands`
- * and every procedure that acts on a computer come through here.
+ * command the remote door may send, the arguments must match its schema. Every procedure that acts on
+ * a computer comes through here; `POST /api/devices/:id/commands` makes the same checks in
+ * relayPostedCommand.
  */
 export async function relayCommand(
   ctx: HubContext,
