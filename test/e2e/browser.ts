@@ -73,6 +73,42 @@ export async function withFailureScreenshots(name: string, pages: () => Page[], 
   }
 }
 
+/** A page in a fresh context, and the errors it has had so far (collectPageErrors). */
+export interface FreshPage {
+  page: Page;
+  errors: string[];
+}
+
+/**
+ * One test's pages: `open(origin)` gives a page in a fresh context allowed the clipboard on that origin
+ * (newContext), its errors collected; if the body fails, every page opened is screenshotted
+ * (withFailureScreenshots) and the failure rethrown; every context is closed at the end, pass or fail.
+ */
+export async function withFreshPages(
+  browser: Browser,
+  name: string,
+  body: (open: (origin: string) => Promise<FreshPage>) => Promise<void>,
+): Promise<void> {
+  const contexts: BrowserContext[] = [];
+  const pages: Page[] = [];
+  const open = async (origin: string): Promise<FreshPage> => {
+    const context = await newContext(browser, origin);
+    contexts.push(context);
+    const page = await context.newPage();
+    pages.push(page);
+    return { page, errors: collectPageErrors(page) };
+  };
+  try {
+    await withFailureScreenshots(
+      name,
+      () => pages,
+      () => body(open),
+    );
+  } finally {
+    for (const context of contexts) await context.close().catch(() => undefined);
+  }
+}
+
 /** Collects console errors and page errors so a test can assert the page ran clean (CSP included). */
 export function collectPageErrors(page: Page): string[] {
   const errors: string[] = [];

@@ -8,20 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser } from 'playwright-core';
 import { requireDocker } from '../helpers/docker';
 import { EngineForwarder } from '../helpers/engine-forwarder';
 import { waitFor } from '../helpers/net';
-import {
-  collectPageErrors,
-  ensureRendererBuilt,
-  launchBrowser,
-  newContext,
-  screenshot,
-  seriousErrors,
-  withFailureScreenshots,
-} from './browser';
-import { startAgentProcess, type AgentProcess } from './processes';
+import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
+import { screenshot, seriousErrors, withFreshPages } from './browser';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'lattice-e2e-contexts-'));
@@ -30,15 +21,13 @@ const CTX_A = `e2e-a-${process.pid}`;
 const CTX_B = `e2e-b-${process.pid}`;
 const engineA = new EngineForwarder(join(dir, 'engine-a.sock'));
 const engineB = new EngineForwarder(join(dir, 'engine-b.sock'));
-let agent: AgentProcess | undefined;
-let browser: Browser | undefined;
+let agentAndBrowser: AgentAndBrowser | undefined;
 
 const docker = (...args: string[]) =>
   run('docker', args, { env: { ...process.env, DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '' } });
 
 before(async () => {
   await requireDocker();
-  await ensureRendererBuilt();
   mkdirSync(dockerConfig);
   await engineA.listen();
   await engineB.listen();
@@ -56,8 +45,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await agent?.stop();
+  await agentAndBrowser?.stop();
   await engineA.close();
   await engineB.close();
   rmSync(dir, { recursive: true, force: true });
@@ -65,73 +53,72 @@ after(async () => {
 
 test('Settings shows the engine and how it was found, lists the contexts, and switching one reconnects', async () => {
   // An empty DOCKER_HOST counts as unset, for the docker CLI and for the agent.
-  agent = await startAgentProcess([], { DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '', DOCKER_CONTEXT: '' });
+  agentAndBrowser = await startAgentAndBrowser([], {
+    DOCKER_CONFIG: dockerConfig,
+    DOCKER_HOST: '',
+    DOCKER_CONTEXT: '',
+  });
+  const { agent, browser } = agentAndBrowser;
   assert.match(
     agent.output(),
     new RegExp(
       `(?:^|\n)Docker engine: unix://\\S+engine-a\\.sock \\(context "${CTX_A}"; found through currentContext`,
     ),
   );
-  browser = await launchBrowser();
-  const page = await (await newContext(browser, agent.origin)).newPage();
-  const errors = collectPageErrors(page);
-  await withFailureScreenshots(
-    'console-docker-contexts',
-    () => [page],
-    async () => {
-      await page.goto(agent!.loginUrl);
-      await page.goto(`${agent!.origin}/#/settings`);
-      const host = page.getByTestId('docker-engine-host');
-      await host.waitFor({ state: 'visible' });
-      assert.equal(await host.innerText(), `unix://${engineA.path}`);
-      assert.equal(await page.getByTestId('docker-engine-context').innerText(), CTX_A);
-      assert.match(
-        await page.getByTestId('docker-engine-how').innerText(),
-        new RegExp(`currentContext "${CTX_A}" in .*config\\.json`),
-      );
-      assert.match(
-        await page.getByTestId('system-docker').innerText(),
-        new RegExp(`at unix://\\S+engine-a\\.sock, context ${CTX_A}`),
-      );
+  await withFreshPages(browser, 'console-docker-contexts', async (open) => {
+    const { page, errors } = await open(agent.origin);
+    await page.goto(agent.loginUrl);
+    await page.goto(`${agent.origin}/#/settings`);
+    const host = page.getByTestId('docker-engine-host');
+    await host.waitFor({ state: 'visible' });
+    assert.equal(await host.innerText(), `unix://${engineA.path}`);
+    assert.equal(await page.getByTestId('docker-engine-context').innerText(), CTX_A);
+    assert.match(
+      await page.getByTestId('docker-engine-how').innerText(),
+      new RegExp(`currentContext "${CTX_A}" in .*config\\.json`),
+    );
+    assert.match(
+      await page.getByTestId('system-docker').innerText(),
+      new RegExp(`at unix://\\S+engine-a\\.sock, context ${CTX_A}`),
+    );
 
-      const contexts = page.getByTestId('docker-contexts');
-      assert.match(
-        await contexts.innerText(),
-        new RegExp(`${CTX_A}[\\s\\S]*the docker CLI's current context`, 'i'),
-      );
-      assert.match(await contexts.innerText(), /the other one/);
-      assert.equal(await page.getByTestId('docker-context-auto').isChecked(), true);
-      await screenshot(page, 'docker-contexts-before');
+    const contexts = page.getByTestId('docker-contexts');
+    assert.match(
+      await contexts.innerText(),
+      new RegExp(`${CTX_A}[\\s\\S]*the docker CLI's current context`, 'i'),
+    );
+    assert.match(await contexts.innerText(), /the other one/);
+    assert.equal(await page.getByTestId('docker-context-auto').isChecked(), true);
+    await screenshot(page, 'docker-contexts-before');
 
-      const bMark = engineB.requests.length;
-      // Controlled by the saved settings: the radio turns on when the agent has switched.
-      await page.getByTestId(`docker-context-${CTX_B}`).click();
-      await waitFor(
-        'engine B shown in Settings',
-        async () => (await host.innerText()) === `unix://${engineB.path}`,
-        15_000,
-      );
-      assert.match(
-        await page.getByTestId('docker-engine-how').innerText(),
-        new RegExp(`context "${CTX_B}" picked in Lattice's settings`),
-      );
-      assert.equal(await page.getByTestId(`docker-context-${CTX_B}`).isChecked(), true);
-      // The agent really moved: it follows engine B's event stream now (no restart, same process).
-      await waitFor(
-        'requests through engine B',
-        () => engineB.requests.slice(bMark).includes('GET /events'),
-        15_000,
-      );
-      assert.equal(agent!.child.exitCode, null);
-      await screenshot(page, 'docker-contexts-switched');
+    const bMark = engineB.requests.length;
+    // Controlled by the saved settings: the radio turns on when the agent has switched.
+    await page.getByTestId(`docker-context-${CTX_B}`).click();
+    await waitFor(
+      'engine B shown in Settings',
+      async () => (await host.innerText()) === `unix://${engineB.path}`,
+      15_000,
+    );
+    assert.match(
+      await page.getByTestId('docker-engine-how').innerText(),
+      new RegExp(`context "${CTX_B}" picked in Lattice's settings`),
+    );
+    assert.equal(await page.getByTestId(`docker-context-${CTX_B}`).isChecked(), true);
+    // The agent really moved: it follows engine B's event stream now (no restart, same process).
+    await waitFor(
+      'requests through engine B',
+      () => engineB.requests.slice(bMark).includes('GET /events'),
+      15_000,
+    );
+    assert.equal(agent.child.exitCode, null);
+    await screenshot(page, 'docker-contexts-switched');
 
-      // A malformed host is refused with the field marked, and the engine stays where it is.
-      await page.getByTestId('docker-host-input').fill('localhost:2375');
-      await page.getByRole('button', { name: 'Use this host' }).click();
-      await page.locator('.field-invalid #docker-host').waitFor({ state: 'visible' });
-      assert.equal(await host.innerText(), `unix://${engineB.path}`);
+    // A malformed host is refused with the field marked, and the engine stays where it is.
+    await page.getByTestId('docker-host-input').fill('localhost:2375');
+    await page.getByRole('button', { name: 'Use this host' }).click();
+    await page.locator('.field-invalid #docker-host').waitFor({ state: 'visible' });
+    assert.equal(await host.innerText(), `unix://${engineB.path}`);
 
-      assert.deepEqual(seriousErrors(errors), []);
-    },
-  );
+    assert.deepEqual(seriousErrors(errors), []);
+  });
 });

@@ -7,40 +7,27 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { pairingCodeHttps, registerUserHttps } from '../helpers/hub-https';
 import { waitFor } from '../helpers/net';
 import { makeTestCertificates } from '../integration/relay-tls-support';
 import { startTestHub, type TestHub } from '../integration/hub-fixtures';
-import {
-  collectPageErrors,
-  ensureRendererBuilt,
-  launchBrowser,
-  newContext,
-  screenshot,
-  seriousErrors,
-  unlabelledControls,
-  withFailureScreenshots,
-} from './browser';
-import { startAgentProcess, type AgentProcess } from './processes';
+import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
+import { screenshot, seriousErrors, unlabelledControls, withFreshPages } from './browser';
 
 // The agent inherits this environment: Node must not hand it any extra CA.
 delete process.env.NODE_EXTRA_CA_CERTS;
 
 let dir: string;
 let hub: TestHub | undefined;
-let agent: AgentProcess | undefined;
-let browser: Browser | undefined;
+let agentAndBrowser: AgentAndBrowser | undefined;
 
 before(async () => {
-  await ensureRendererBuilt();
   dir = mkdtempSync(join(tmpdir(), 'lattice-e2e-private-ca-'));
   makeTestCertificates(dir);
 });
 
 after(async () => {
-  await browser?.close();
-  await agent?.stop();
+  await agentAndBrowser?.stop();
   await hub?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -53,58 +40,50 @@ test('Settings → Pair with a hub on a private CA: refused with the fix, then p
   });
   const user = await registerUserHttps(hub.url, ca);
   const code = await pairingCodeHttps(hub.url, ca, user.accessToken);
-  agent = await startAgentProcess();
-  browser = await launchBrowser();
-  const page = await (await newContext(browser, agent.origin)).newPage();
-  const errors = collectPageErrors(page);
-  await withFailureScreenshots(
-    'console-pair-private-ca',
-    () => [page],
-    async () => {
-      await page.goto(agent!.loginUrl);
-      await page.getByTestId('template-gallery').waitFor();
-      await page.getByTestId('nav-settings').click();
-      await page.getByLabel('Hub URL').fill(hub!.url);
-      await page.getByLabel('Pairing code').fill(code);
-      const caUrl = new URL('/api/relay-ca.pem', hub!.url).toString();
-      assert.ok(
-        (await page.locator('#pair-hub-ca-hint').innerText()).includes(caUrl),
-        'the hint says where this hub serves its CA',
-      );
-      assert.deepEqual(await unlabelledControls(page), [], 'every control of the form has a label');
-      const caField = page.locator('.field', { has: page.locator('#pair-hub-ca') });
+  agentAndBrowser = await startAgentAndBrowser();
+  const { agent, browser } = agentAndBrowser;
+  await withFreshPages(browser, 'console-pair-private-ca', async (open) => {
+    const { page, errors } = await open(agent.origin);
+    await page.goto(agent.loginUrl);
+    await page.getByTestId('template-gallery').waitFor();
+    await page.getByTestId('nav-settings').click();
+    await page.getByLabel('Hub URL').fill(hub!.url);
+    await page.getByLabel('Pairing code').fill(code);
+    const caUrl = new URL('/api/relay-ca.pem', hub!.url).toString();
+    assert.ok(
+      (await page.locator('#pair-hub-ca-hint').innerText()).includes(caUrl),
+      'the hint says where this hub serves its CA',
+    );
+    assert.deepEqual(await unlabelledControls(page), [], 'every control of the form has a label');
+    const caField = page.locator('.field', { has: page.locator('#pair-hub-ca') });
 
-      // No CA: the hub's certificate is not trusted, and the error says what to do, on the CA field.
-      await page.getByTestId('pair-submit').click();
-      const alert = page.getByTestId('pair-form').getByRole('alert');
-      await alert.waitFor();
-      const text = await alert.innerText();
-      assert.match(text, /is not trusted/);
-      assert.ok(text.includes(caUrl), text);
-      assert.match(text, /Hub CA certificate \(PEM\)/);
-      assert.match((await caField.getAttribute('class')) ?? '', /field-invalid/);
-      await screenshot(page, 'pair-private-ca-untrusted');
+    // No CA: the hub's certificate is not trusted, and the error says what to do, on the CA field.
+    await page.getByTestId('pair-submit').click();
+    const alert = page.getByTestId('pair-form').getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /is not trusted/);
+    assert.ok(text.includes(caUrl), text);
+    assert.match(text, /Hub CA certificate \(PEM\)/);
+    assert.match((await caField.getAttribute('class')) ?? '', /field-invalid/);
+    await screenshot(page, 'pair-private-ca-untrusted');
 
-      // The hub's own certificate pasted instead of its CA: refused, naming the field.
-      await page.getByLabel('Hub CA certificate (PEM)').fill(readFileSync(join(dir, 'leaf.pem'), 'utf8'));
-      await page.getByTestId('pair-submit').click();
-      await page.getByText(/is not a CA certificate/).waitFor();
-      assert.match(await alert.innerText(), /Hub CA certificate \(hubCaPem\)/);
-      assert.match((await caField.getAttribute('class')) ?? '', /field-invalid/);
+    // The hub's own certificate pasted instead of its CA: refused, naming the field.
+    await page.getByLabel('Hub CA certificate (PEM)').fill(readFileSync(join(dir, 'leaf.pem'), 'utf8'));
+    await page.getByTestId('pair-submit').click();
+    await page.getByText(/is not a CA certificate/).waitFor();
+    assert.match(await alert.innerText(), /Hub CA certificate \(hubCaPem\)/);
+    assert.match((await caField.getAttribute('class')) ?? '', /field-invalid/);
 
-      // The CA picked as a file fills the field; pairing works and the link connects.
-      await page.getByTestId('pair-hub-ca-file').setInputFiles(join(dir, 'ca.pem'));
-      const caInput = page.getByLabel('Hub CA certificate (PEM)');
-      await waitFor(
-        'the CA file in the field',
-        async () => (await caInput.inputValue()).trim() === ca.trim(),
-      );
-      await page.getByTestId('pair-submit').click();
-      await page.getByTestId('hub-paired').waitFor();
-      await page.getByTestId('hub-private-ca').waitFor();
-      await page.getByTestId('hub-paired').getByText('connected', { exact: true }).waitFor();
-      await screenshot(page, 'pair-private-ca-paired');
-      assert.deepEqual(seriousErrors(errors), []);
-    },
-  );
+    // The CA picked as a file fills the field; pairing works and the link connects.
+    await page.getByTestId('pair-hub-ca-file').setInputFiles(join(dir, 'ca.pem'));
+    const caInput = page.getByLabel('Hub CA certificate (PEM)');
+    await waitFor('the CA file in the field', async () => (await caInput.inputValue()).trim() === ca.trim());
+    await page.getByTestId('pair-submit').click();
+    await page.getByTestId('hub-paired').waitFor();
+    await page.getByTestId('hub-private-ca').waitFor();
+    await page.getByTestId('hub-paired').getByText('connected', { exact: true }).waitFor();
+    await screenshot(page, 'pair-private-ca-paired');
+    assert.deepEqual(seriousErrors(errors), []);
+  });
 });

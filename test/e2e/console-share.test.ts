@@ -3,27 +3,13 @@
 // used, exactly, by `psql`, and stops working after "Revoke"; a web share carries basic auth and a QR code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
-import { startHub, type RunningHub } from '../../server/hub';
 import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { freePort } from '../helpers/net';
-import {
-  collectPageErrors,
-  seriousErrors,
-  ensureRendererBuilt,
-  launchBrowser,
-  newContext,
-  screenshotOf,
-  signInWithToken,
-  withFailureScreenshots,
-} from './browser';
-import { startAgentProcess, type AgentProcess } from './processes';
+import { startTestHub, type TestHub } from '../integration/hub-fixtures';
+import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
+import { screenshotOf, seriousErrors, signInWithToken, withFreshPages } from './browser';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const PG_NAME = `e2e-share-${suffix}`;
@@ -52,26 +38,15 @@ async function psqlQuery(connectionString: string, sql: string): Promise<string>
 }
 
 describe('console sharing through the hub relay', () => {
-  let hub: RunningHub;
-  let hubDir: string;
-  let agent: AgentProcess;
-  let browser: Browser;
-  const pages: Page[] = [];
+  let hub: TestHub;
+  let agentAndBrowser: AgentAndBrowser;
 
   before(async () => {
     await requireFixtureImages('postgres', 'nginx');
-    await ensureRendererBuilt();
-    hubDir = mkdtempSync(join(tmpdir(), 'lattice-e2e-hub-'));
     const relayPort = await freePort();
-    hub = await startHub({
-      dataDir: hubDir,
-      port: 0,
-      publicHost: '127.0.0.1',
-      relayPorts: { from: relayPort, to: relayPort },
-      logger: pino({ level: 'silent' }),
-    });
-    agent = await startAgentProcess();
-    browser = await launchBrowser();
+    hub = await startTestHub({ publicHost: '127.0.0.1', relayPorts: { from: relayPort, to: relayPort } });
+    agentAndBrowser = await startAgentAndBrowser();
+    const { agent } = agentAndBrowser;
 
     // Set up what this test is not about through the real APIs: an account, a paired agent, a database.
     const credentials = JSON.stringify({
@@ -120,117 +95,102 @@ describe('console sharing through the hub relay', () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await agent?.stop();
-    await hub?.close();
-    if (hubDir) rmSync(hubDir, { recursive: true, force: true });
+    await agentAndBrowser?.stop();
+    await hub?.stop();
     await removeLabelled(`lattice.name=${PG_NAME}`).catch(() => undefined);
     await removeLabelled(`lattice.name=${WEB_NAME}`).catch(() => undefined);
   });
 
   test('share via relay, connect with exactly the copied string, revoke, and it no longer connects', async () => {
-    const context = await newContext(browser, agent.origin);
-    const page = await context.newPage();
-    pages.push(page);
-    const errors = collectPageErrors(page);
-    await withFailureScreenshots(
-      'console-share',
-      () => pages,
-      async () => {
-        await page.goto(agent.loginUrl);
-        await page.getByTestId('template-gallery').waitFor();
-        await page.goto(`${agent.origin}/#/workloads/${PG_NAME}`);
-        await page
-          .locator(
-            '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-          )
-          .waitFor();
+    const { agent, browser } = agentAndBrowser;
+    await withFreshPages(browser, 'console-share', async (open) => {
+      const { page, errors } = await open(agent.origin);
+      await page.goto(agent.loginUrl);
+      await page.getByTestId('template-gallery').waitFor();
+      await page.goto(`${agent.origin}/#/workloads/${PG_NAME}`);
+      await page
+        .locator(
+          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
+        )
+        .waitFor();
 
-        const panel = page.getByTestId('share-panel');
-        await panel.getByTestId('share-via-relay').check();
-        await panel.getByTestId('share-expires').selectOption('1h');
-        await panel.getByTestId('share-create').click();
-        const shared = panel.getByTestId('share-connection-string');
-        // Either the share or its error: an error fails the test with what the console said.
-        const failure = panel.getByTestId('share-create-error');
-        await shared.or(failure).first().waitFor();
-        if (await failure.count()) assert.fail(`sharing failed: ${await failure.textContent()}`);
-        assert.match((await panel.getByTestId('share-time-left').textContent()) ?? '', /min left/);
-        await screenshotOf(panel, 'share-panel');
+      const panel = page.getByTestId('share-panel');
+      await panel.getByTestId('share-via-relay').check();
+      await panel.getByTestId('share-expires').selectOption('1h');
+      await panel.getByTestId('share-create').click();
+      const shared = panel.getByTestId('share-connection-string');
+      // Either the share or its error: an error fails the test with what the console said.
+      const failure = panel.getByTestId('share-create-error');
+      await shared.or(failure).first().waitFor();
+      if (await failure.count()) assert.fail(`sharing failed: ${await failure.textContent()}`);
+      assert.match((await panel.getByTestId('share-time-left').textContent()) ?? '', /min left/);
+      await screenshotOf(panel, 'share-panel');
 
-        await panel.getByTestId('share-copy').click();
-        const copied = (await page.evaluate('navigator.clipboard.readText()')) as string;
-        assert.equal(
-          copied,
-          ((await shared.textContent()) ?? '').trim(),
-          'the clipboard holds the string shown',
-        );
-        assert.match(copied, /^postgres:\/\//);
+      await panel.getByTestId('share-copy').click();
+      const copied = (await page.evaluate('navigator.clipboard.readText()')) as string;
+      assert.equal(
+        copied,
+        ((await shared.textContent()) ?? '').trim(),
+        'the clipboard holds the string shown',
+      );
+      assert.match(copied, /^postgres:\/\//);
 
-        // A client we did not write, through the relay, with exactly that string: psql, whose libpq
-        // reads sslmode=require as "encrypt" (node-postgres would also insist on verifying the
-        // certificate of the agent's CA; see docs/postgres-tls.md).
-        assert.equal(await psqlQuery(copied, 'SELECT 40 + 2'), '42');
-        assert.equal(
-          await psqlQuery(copied, 'SET ROLE NONE; SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'),
-          't',
-        );
+      // A client we did not write, through the relay, with exactly that string: psql, whose libpq
+      // reads sslmode=require as "encrypt" (node-postgres would also insist on verifying the
+      // certificate of the agent's CA; see docs/postgres-tls.md).
+      assert.equal(await psqlQuery(copied, 'SELECT 40 + 2'), '42');
+      assert.equal(
+        await psqlQuery(copied, 'SET ROLE NONE; SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'),
+        't',
+      );
 
-        await panel.getByTestId('share-revoke').click();
-        await panel.getByTestId('share-connection-string').waitFor({ state: 'detached' });
-        await assert.rejects(psqlQuery(copied, 'SELECT 1'), 'a revoked share no longer connects');
-        assert.deepEqual(seriousErrors(errors), [], 'no script errors or CSP violations');
-      },
-    );
-    await context.close();
+      await panel.getByTestId('share-revoke').click();
+      await panel.getByTestId('share-connection-string').waitFor({ state: 'detached' });
+      await assert.rejects(psqlQuery(copied, 'SELECT 1'), 'a revoked share no longer connects');
+      assert.deepEqual(seriousErrors(errors), [], 'no script errors or CSP violations');
+    });
   });
 
   test('share a web app with basic auth: a URL with a QR code, refused without the credentials', async () => {
-    const context = await newContext(browser, agent.origin);
-    const page = await context.newPage();
-    pages.push(page);
-    await withFailureScreenshots(
-      'console-share-http',
-      () => pages,
-      async () => {
-        await signInWithToken(page, agent.origin, agent.apiToken());
-        await page.goto(`${agent.origin}/#/workloads/${WEB_NAME}`);
-        await page
-          .locator(
-            '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-          )
-          .waitFor();
-        const panel = page.getByTestId('share-panel');
-        await panel.getByTestId('share-via-relay').check();
-        assert.equal(
-          await panel.getByTestId('share-basic-auth').isChecked(),
-          true,
-          'basic auth is on by default',
-        );
-        await panel.getByTestId('share-create').click();
-        const shared = panel.getByTestId('share-connection-string');
-        const failure = panel.getByTestId('share-create-error');
-        await shared.or(failure).first().waitFor();
-        if (await failure.count()) assert.fail(`sharing failed: ${await failure.textContent()}`);
-        const url = ((await shared.textContent()) ?? '').trim();
-        assert.match(url, /^https?:\/\//);
-        await panel.getByTestId('share-qr').waitFor();
-        await screenshotOf(panel, 'share-panel-http');
+    const { agent, browser } = agentAndBrowser;
+    await withFreshPages(browser, 'console-share-http', async (open) => {
+      const { page } = await open(agent.origin);
+      await signInWithToken(page, agent.origin, agent.apiToken());
+      await page.goto(`${agent.origin}/#/workloads/${WEB_NAME}`);
+      await page
+        .locator(
+          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
+        )
+        .waitFor();
+      const panel = page.getByTestId('share-panel');
+      await panel.getByTestId('share-via-relay').check();
+      assert.equal(
+        await panel.getByTestId('share-basic-auth').isChecked(),
+        true,
+        'basic auth is on by default',
+      );
+      await panel.getByTestId('share-create').click();
+      const shared = panel.getByTestId('share-connection-string');
+      const failure = panel.getByTestId('share-create-error');
+      await shared.or(failure).first().waitFor();
+      if (await failure.count()) assert.fail(`sharing failed: ${await failure.textContent()}`);
+      const url = ((await shared.textContent()) ?? '').trim();
+      assert.match(url, /^https?:\/\//);
+      await panel.getByTestId('share-qr').waitFor();
+      await screenshotOf(panel, 'share-panel-http');
 
-        const creds = panel.getByTestId('share-basic-credentials');
-        const user = ((await creds.getByTestId('share-username').textContent()) ?? '').trim();
-        const password = ((await creds.getByTestId('share-password').textContent()) ?? '').trim();
-        assert.equal((await fetch(url)).status, 401, 'no credentials, no page');
-        const ok = await fetch(url, {
-          headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
-        });
-        assert.equal(ok.status, 200, 'the shown credentials open it');
-        assert.match(await ok.text(), /nginx|html/i);
+      const creds = panel.getByTestId('share-basic-credentials');
+      const user = ((await creds.getByTestId('share-username').textContent()) ?? '').trim();
+      const password = ((await creds.getByTestId('share-password').textContent()) ?? '').trim();
+      assert.equal((await fetch(url)).status, 401, 'no credentials, no page');
+      const ok = await fetch(url, {
+        headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+      });
+      assert.equal(ok.status, 200, 'the shown credentials open it');
+      assert.match(await ok.text(), /nginx|html/i);
 
-        await panel.getByTestId('share-revoke').click();
-        await shared.waitFor({ state: 'detached' });
-      },
-    );
-    await context.close();
+      await panel.getByTestId('share-revoke').click();
+      await shared.waitFor({ state: 'detached' });
+    });
   });
 });
