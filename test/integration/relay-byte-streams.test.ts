@@ -37,6 +37,23 @@ async function answerAfterEndServer(): Promise<Server & { sockets: Set<Socket> }
   return srv;
 }
 
+/** An echo workload, closed after the test. */
+async function echoWorkload(): Promise<Server> {
+  const echo = await echoServer();
+  cleanups.push(() => new Promise((r) => echo.close(r)));
+  return echo;
+}
+
+/** `count` visitors one after another, each sending `bytes` random bytes through the share and reading them back. */
+async function echoVisitors(port: number, count: number, bytes: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const visitor = await dial(port);
+    const data = randomBytes(bytes);
+    assert.ok((await roundTrip(visitor, data)).equals(data), `visitor ${i} got its bytes back`);
+    visitor.destroy();
+  }
+}
+
 /** Everything a socket receives until the other side ends it. */
 function readToEnd(s: Socket): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -141,41 +158,20 @@ describe('relay streams', () => {
   });
 
   test('through HAProxy in HTTP mode they stay byte streams', async () => {
-    const echo = await echoServer();
-    cleanups.push(() => new Promise((r) => echo.close(r)));
-    const { port, upgrades } = await shareOf('as-built', echo, { behindHaproxy: true });
-    for (let i = 0; i < 2; i++) {
-      const visitor = await dial(port);
-      const data = randomBytes(1024 * 1024);
-      assert.ok((await roundTrip(visitor, data)).equals(data), `visitor ${i} got its bytes back`);
-      visitor.destroy();
-    }
+    const { port, upgrades } = await shareOf('as-built', await echoWorkload(), { behindHaproxy: true });
+    await echoVisitors(port, 2, 1024 * 1024);
     assert.deepEqual(upgrades, [BYTE_STREAM_PROTOCOL, BYTE_STREAM_PROTOCOL]);
   });
 
   test('behind a proxy that passes only WebSocket upgrades, the first stream falls back and the rest go straight to WebSocket', async () => {
-    const echo = await echoServer();
-    cleanups.push(() => new Promise((r) => echo.close(r)));
-    const { port, upgrades } = await shareOf('websocket-only-proxy', echo);
-    for (let i = 0; i < 3; i++) {
-      const visitor = await dial(port);
-      const data = randomBytes(200_000);
-      assert.ok((await roundTrip(visitor, data)).equals(data), `visitor ${i} got its bytes back`);
-      visitor.destroy();
-    }
+    const { port, upgrades } = await shareOf('websocket-only-proxy', await echoWorkload());
+    await echoVisitors(port, 3, 200_000);
     assert.deepEqual(upgrades, [BYTE_STREAM_PROTOCOL, 'websocket', 'websocket', 'websocket']);
   });
 
   test('a hub that offers no byte stream gets WebSocket streams', async () => {
-    const echo = await echoServer();
-    cleanups.push(() => new Promise((r) => echo.close(r)));
-    const { port, upgrades } = await shareOf('older-hub', echo);
-    for (let i = 0; i < 2; i++) {
-      const visitor = await dial(port);
-      const data = randomBytes(100_000);
-      assert.ok((await roundTrip(visitor, data)).equals(data));
-      visitor.destroy();
-    }
+    const { port, upgrades } = await shareOf('older-hub', await echoWorkload());
+    await echoVisitors(port, 2, 100_000);
     assert.deepEqual(upgrades, ['websocket', 'websocket']);
   });
 });
