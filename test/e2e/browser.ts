@@ -138,3 +138,10 @@ export async function signInWithToken(page: Page, origin: string, token: string)
   await page.getByRole('button', { name: 'Open the console' }).click();
   await page.getByTestId('template-gallery').waitFor();
 }
+
+/** Waits until the workload page open in `page` (console or dashboard) says, in its header, running. */
+export async function workloadPageRunning(page: Page): Promise<void> {
+  await page
+    .locator('[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]')
+    .waitFor();
+}

@@ -9,7 +9,7 @@ import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers
 import { freePort } from '../helpers/net';
 import { startTestHub, type TestHub } from '../integration/hub-fixtures';
 import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
-import { screenshotOf, seriousErrors, signInWithToken, withFreshPages } from './browser';
+import { screenshotOf, seriousErrors, signInWithToken, withFreshPages, workloadPageRunning } from './browser';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const PG_NAME = `e2e-share-${suffix}`;
@@ -108,11 +108,7 @@ describe('console sharing through the hub relay', () => {
       await page.goto(agent.loginUrl);
       await page.getByTestId('template-gallery').waitFor();
       await page.goto(`${agent.origin}/#/workloads/${PG_NAME}`);
-      await page
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(page);
 
       const panel = page.getByTestId('share-panel');
       await panel.getByTestId('share-via-relay').check();
@@ -157,11 +153,7 @@ describe('console sharing through the hub relay', () => {
       const { page } = await open(agent.origin);
       await signInWithToken(page, agent.origin, agent.apiToken());
       await page.goto(`${agent.origin}/#/workloads/${WEB_NAME}`);
-      await page
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(page);
       const panel = page.getByTestId('share-panel');
       await panel.getByTestId('share-via-relay').check();
       assert.equal(

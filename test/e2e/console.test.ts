@@ -8,7 +8,14 @@ import type Docker from 'dockerode';
 import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { waitFor } from '../helpers/net';
 import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
-import { screenshot, screenshotOf, seriousErrors, unlabelledControls, withFreshPages } from './browser';
+import {
+  screenshot,
+  screenshotOf,
+  seriousErrors,
+  unlabelledControls,
+  withFreshPages,
+  workloadPageRunning,
+} from './browser';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const PG_NAME = `e2e-pg-${suffix}`;
@@ -55,11 +62,7 @@ describe('headless console', () => {
 
       // The deploy lands on the workload's page once it answers, running.
       await page.locator(`[data-testid="workload-page"][data-workload="${PG_NAME}"]`).waitFor();
-      await page
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(page);
 
       // Password hidden until "Show"; the copy button copies the real string.
       const shown = page.getByTestId('conn-connectionString');
@@ -105,11 +108,7 @@ describe('headless console', () => {
         async () => (await readyLines.count()) > before,
         60_000,
       );
-      await page
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(page);
       // The tail sent again by the new follow was merged, not shown twice.
       await page.getByTestId('log-search').fill('init process complete');
       const initLines = page.locator('[data-testid="log-lines"] .log-line', {

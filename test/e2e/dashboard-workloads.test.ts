@@ -19,7 +19,14 @@ import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { runLabels, startAgentProcess, type AgentProcess } from '../helpers/agent-process';
 import { freePort, waitFor } from '../helpers/net';
 import { startTestHub, type TestHub } from '../integration/hub-fixtures';
-import { ensureRendererBuilt, launchBrowser, screenshot, seriousErrors, withFreshPages } from './browser';
+import {
+  ensureRendererBuilt,
+  launchBrowser,
+  screenshot,
+  seriousErrors,
+  withFreshPages,
+  workloadPageRunning,
+} from './browser';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const EMAIL = `fleet-${suffix}@example.com`;
@@ -139,11 +146,7 @@ describe('dashboard: all workloads across two computers', () => {
       await dash.getByTestId('deploy-submit').click();
       await dash.locator(`[data-testid="device-view"][data-device="alpha"]`).waitFor();
       await dash.locator(`[data-testid="workload-page"][data-workload="${ON_ALPHA}"]`).waitFor();
-      await dash
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(dash);
 
       // Deploy with Auto, shared when ready through the hub's relay: it lands on beta, the computer
       // with the most memory for remote deploys.
@@ -160,11 +163,7 @@ describe('dashboard: all workloads across two computers', () => {
         'beta',
         'Auto placed the deploy on beta',
       );
-      await dash
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(dash);
       // The share was opened with the deploy: its string works in psql, a client we did not write.
       const share = dash.locator('[data-testid="share-list"] li[data-status="active"]');
       await share.waitFor();

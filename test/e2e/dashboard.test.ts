@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { startTestHub, type TestHub } from '../integration/hub-fixtures';
 import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
-import { screenshot, seriousErrors, withFreshPages } from './browser';
+import { screenshot, seriousErrors, withFreshPages, workloadPageRunning } from './browser';
 import { runCli } from './processes';
 
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -89,11 +89,7 @@ describe('remote dashboard', () => {
       await dash.locator('input[data-field="name"]').fill(PG_NAME);
       await dash.getByTestId('deploy-submit').click();
       await dash.locator(`[data-testid="workload-page"][data-workload="${PG_NAME}"]`).waitFor();
-      await dash
-        .locator(
-          '[data-testid="workload-page"] header [data-testid="workload-status"][data-status="running"]',
-        )
-        .waitFor();
+      await workloadPageRunning(dash);
 
       // The local console shows it running (it arrived as events).
       await consolePage.getByRole('link', { name: 'Overview' }).click();
