@@ -80,6 +80,7 @@ const HUB_POSTGRES_FILES = [
   'test/unit/hub-store.test.ts',
   'test/unit/share-relay.test.ts',
   'test/unit/hub-limits.test.ts',
+  'test/unit/hub-command-relay.test.ts',
   'test/unit/hub-link.test.ts',
   'test/integration/hub-security.test.ts',
   'test/integration/hub-command-ids.test.ts',
