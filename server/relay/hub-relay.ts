@@ -492,15 +492,21 @@ export class HubRelay {
     }
   }
 
+  private accountCap(): number {
+    return this.opts.maxSharesPerAccount ?? 20;
+  }
+
+  private accountFull(): RelayError {
+    return new RelayError({
+      code: 'quota_exceeded',
+      message: `This account already holds ${this.accountCap()} relay shares on this hub (the hub's --max-shares-per-account); revoke one first`,
+    });
+  }
+
+  /** Before trying ports: the clear answer for the common case (the store decides races). */
   private async checkAccountCap(userId: string): Promise<void> {
-    const limit = this.opts.maxSharesPerAccount ?? 20;
     const held = (await this.opts.assignments.relayAssignments()).filter((a) => a.userId === userId).length;
-    if (held >= limit) {
-      throw new RelayError({
-        code: 'quota_exceeded',
-        message: `This account already holds ${limit} relay shares on this hub (the hub's --max-shares-per-account); revoke one first`,
-      });
-    }
+    if (held >= this.accountCap()) throw this.accountFull();
   }
 
   private notYours(): RelayError {
@@ -520,6 +526,9 @@ export class HubRelay {
   ): Promise<LiveShare> {
     const livePorts = new Set([...this.live.values()].map((s) => s.port));
     const tried = new Set<number>();
+    // A new share's first reservation is where the account's cap is decided, by the database (other
+    // hubs may be opening this account's shares too); after that the reservation only moves.
+    let reservedHere = reserved0 !== undefined;
     const attempt = async (port: number) => {
       if (tried.has(port) || livePorts.has(port)) return undefined;
       tried.add(port);
@@ -531,7 +540,14 @@ export class HubRelay {
         kind: msg.kind,
         expiresAt: msg.expiresAt,
       };
-      if (!(await this.opts.assignments.reserveRelayPort(reservation))) return undefined;
+      if (reservedHere) {
+        if (!(await this.opts.assignments.reserveRelayPort(reservation))) return undefined;
+      } else {
+        const outcome = await this.opts.assignments.reserveNewRelayPort(reservation, this.accountCap());
+        if (outcome === 'account_full') throw this.accountFull();
+        if (outcome === 'port_taken') return undefined;
+        reservedHere = true;
+      }
       return this.tryListen(
         {
           ...reservation,

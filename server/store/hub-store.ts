@@ -79,6 +79,16 @@ export interface RelayAssignmentStore {
    * when two requests race.
    */
   reserveRelayPort(a: Omit<RelayAssignment, 'updatedAt'>): Promise<boolean>;
+  /**
+   * Reserves `port` for a share that has no reservation yet, only while its account holds fewer than
+   * `accountCap` reservations. Counting and inserting are one step for the database (an advisory lock
+   * per account on PostgreSQL), so two hubs opening an account's last share at the same moment cannot
+   * both pass the cap. `port_taken`: another share holds the port, or the share id is reserved already.
+   */
+  reserveNewRelayPort(
+    a: Omit<RelayAssignment, 'updatedAt'>,
+    accountCap: number,
+  ): Promise<'reserved' | 'port_taken' | 'account_full'>;
   releaseRelayPort(shareId: string): Promise<void>;
   releaseRelayPortsOfDevice(deviceId: string): Promise<void>;
 }

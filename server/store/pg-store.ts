@@ -284,6 +284,31 @@ export async function openPostgresStore(
         throw err;
       }
     },
+    async reserveNewRelayPort(a, accountCap) {
+      try {
+        return await transaction(async (client) => {
+          // Hubs opening shares of one account take turns until commit; the count then sees the others'.
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+            `lattice.relay.account:${a.userId}`,
+          ]);
+          const held = await client.query<{ n: string }>(
+            'SELECT count(*) AS n FROM relay_assignments WHERE user_id = $1',
+            [a.userId],
+          );
+          if (Number(held.rows[0].n) >= accountCap) return 'account_full';
+          const inserted = await client.query(
+            `INSERT INTO relay_assignments (share_id, user_id, device_id, port, kind, expires_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (share_id) DO NOTHING`,
+            [a.shareId, a.userId, a.deviceId, a.port, a.kind, a.expiresAt, now()],
+          );
+          return inserted.rowCount === 1 ? 'reserved' : 'port_taken';
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'port_taken';
+        throw err;
+      }
+    },
     async releaseRelayPort(shareId) {
       await run('DELETE FROM relay_assignments WHERE share_id = $1', [shareId]);
     },

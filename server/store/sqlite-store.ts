@@ -113,6 +113,15 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
          expires_at = excluded.expires_at, updated_at = excluded.updated_at
        WHERE relay_assignments.device_id = excluded.device_id`,
     ),
+    reserveNew: db.prepare(
+      `INSERT INTO relay_assignments (share_id, user_id, device_id, port, kind, expires_at, updated_at)
+       SELECT ?, ?, ?, ?, ?, ?, ?
+       WHERE (SELECT count(*) FROM relay_assignments WHERE user_id = ?) < ?
+       ON CONFLICT(share_id) DO NOTHING`,
+    ),
+    reservationsOfUser: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM relay_assignments WHERE user_id = ?',
+    ),
     release: db.prepare('DELETE FROM relay_assignments WHERE share_id = ?'),
     releaseOfDevice: db.prepare('DELETE FROM relay_assignments WHERE device_id = ?'),
     audit: db.prepare(
@@ -324,6 +333,27 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
         if (isUniqueViolation(err)) return false;
         throw err;
       }
+    },
+    async reserveNewRelayPort(a, accountCap) {
+      // One statement: SQLite has one writer, so the count and the insert cannot interleave with another's.
+      try {
+        const { changes } = q.reserveNew.run(
+          a.shareId,
+          a.userId,
+          a.deviceId,
+          a.port,
+          a.kind,
+          a.expiresAt,
+          now(),
+          a.userId,
+          accountCap,
+        );
+        if (changes === 1) return 'reserved';
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'port_taken';
+        throw err;
+      }
+      return q.reservationsOfUser.get(a.userId)!.n >= accountCap ? 'account_full' : 'port_taken';
     },
     async releaseRelayPort(shareId) {
       q.release.run(shareId);

@@ -227,6 +227,42 @@ describe(`the hub store (${testStoreKind()})`, () => {
     });
   });
 
+  test("new shares racing for an account's last relay slot: exactly one gets it, the others hear account_full", async () => {
+    await withStore(async (store) => {
+      const share = (shareId: string, port: number) => ({
+        shareId,
+        userId: 'amy',
+        deviceId: 'amy-laptop',
+        port,
+        kind: 'tcp' as const,
+        expiresAt: null,
+      });
+      assert.equal(await store.reserveNewRelayPort(share('sh_first', 20600), 2), 'reserved');
+      // A taken port, and a share id that is reserved already, are port_taken, whatever the cap.
+      assert.equal(await store.reserveNewRelayPort(share('sh_other', 20600), 5), 'port_taken');
+      assert.equal(await store.reserveNewRelayPort(share('sh_first', 20699), 5), 'port_taken');
+      // Six reads at once first, so a pooled store has a connection ready for each racer.
+      await Promise.all(Array.from({ length: 6 }, () => store.relayAssignments()));
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => store.reserveNewRelayPort(share(`sh_race${i}`, 20610 + i), 2)),
+      );
+      assert.deepEqual(
+        outcomes.filter((o) => o === 'reserved').length,
+        1,
+        `one racer wins the last slot: ${outcomes.join(', ')}`,
+      );
+      assert.equal(outcomes.filter((o) => o === 'account_full').length, 5);
+      assert.equal((await store.relayAssignments()).filter((a) => a.userId === 'amy').length, 2);
+      // Another account is not held back by amy's.
+      await store.createUser({ id: 'bob', email: 'bob@example.com', passwordHash: 'h' });
+      await store.createDevice({ id: 'bob-pc', userId: 'bob', name: 'pc', tokenId: 'tb' });
+      assert.equal(
+        await store.reserveNewRelayPort({ ...share('sh_bob', 20650), userId: 'bob', deviceId: 'bob-pc' }, 2),
+        'reserved',
+      );
+    });
+  });
+
   test('two shares racing for one relay port: exactly one gets it', async () => {
     await withStore(async (store) => {
       const won = await Promise.all(
