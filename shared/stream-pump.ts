@@ -2,11 +2,12 @@
 // stream for it, the agent joins that stream to the workload's port.
 //
 // joinSockets: the agent's stream is a socket of its own (an HTTP upgrade to BYTE_STREAM_PROTOCOL,
-// one per visitor) — bytes go through as they are, like a plain TCP proxy.
+// one per visitor, readied by prepareByteStream) — bytes go through as they are, like a plain TCP
+// proxy.
 //
 // pumpStream: the agent's stream is a WebSocket (a hub or a proxy that does not take the byte-stream
-// upgrade). Directly — socket 'data' →
-// ws.send, ws 'message' → socket.write — instead of through createWebSocketStream and pipeline, whose
+// upgrade). Directly — socket 'data' → ws.send, ws 'message' → socket.write — instead of through
+// createWebSocketStream and pipeline, whose
 // Duplex waited for each send's callback before the next one and ran every chunk through two more
 // stream buffers. Side by side in bench/relay this is level on bulk CPU per MB and a little quicker
 // per message; ws's own framing is most of what remains. It lives in shared/ so both ends run the
@@ -39,13 +40,39 @@ export interface PumpSocket {
 /** What joinSockets needs of each side: a `net.Socket` or a TLS socket (a `pipe()`-able Duplex). */
 export interface JoinedSocket {
   allowHalfOpen: boolean;
-  readonly destroyed: boolean;
   readonly readableEnded: boolean;
   readonly writableFinished: boolean;
   pipe<T extends NodeJS.WritableStream>(destination: T): T;
   on(event: 'close', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   destroy(): unknown;
+}
+
+/**
+ * Idle time before TCP keepalive probes on a byte stream, at both ends: what the WebSocket heartbeat
+ * does for WebSocket streams (keeps NAT and load-balancer idle timers from dropping a quiet database
+ * session, and lets the kernel find a peer that vanished).
+ */
+export const BYTE_STREAM_KEEPALIVE_MS = 30_000;
+
+/** What prepareByteStream needs of an upgraded connection (a `net.Socket` or a TLS socket). */
+export interface UpgradedSocket {
+  setTimeout(ms: number): unknown;
+  setNoDelay(noDelay: boolean): unknown;
+  setKeepAlive(enable: boolean, initialDelayMs: number): unknown;
+  unshift(chunk: Uint8Array): void;
+}
+
+/**
+ * Readies a connection just switched to a byte stream, at either end, for the visitor's bytes: no
+ * idle timeout left from the HTTP exchange, no Nagle (a small answer goes out now), TCP keepalive,
+ * and `head` — bytes that arrived in the same read as the upgrade — first in line.
+ */
+export function prepareByteStream(socket: UpgradedSocket, head: Uint8Array): void {
+  socket.setTimeout(0);
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, BYTE_STREAM_KEEPALIVE_MS);
+  if (head.length > 0) socket.unshift(head);
 }
 
 /**

@@ -3,8 +3,8 @@
 // `/agent/stream/:streamId`, then joins the visitor and that stream — one connection per visitor,
 // with backpressure. The stream is an HTTP upgrade to BYTE_STREAM_PROTOCOL (after the 101 the
 // connection carries the visitor's bytes as they are, as in a plain TCP proxy), or a WebSocket when
-// the agent or a proxy between does not take that upgrade. HTTP shares are parsed here so basic auth is checked before anything
-// reaches the owner's computer. Built and owned by startHub (server/hub.ts); port reservations live
+// the agent or a proxy between does not take that upgrade. HTTP shares are parsed here so basic auth
+// is checked before anything reaches the owner's computer. Built and owned by startHub (server/hub.ts); port reservations live
 // in the hub's one store (relay_assignments).
 //
 // In a cluster every hub listens on every live share's port (the load balancer may send a visitor to
@@ -33,7 +33,7 @@ import { inRange, type PortRange } from './port-range';
 import type { HubCertificate } from '../tls/hub-certificate';
 import type { RelayShareNotice } from '../bus/hub-bus';
 import { tlsFront, type RelayProtection } from './relay-tls';
-import { joinSockets, pumpStream } from '../../shared/stream-pump';
+import { joinSockets, prepareByteStream, pumpStream } from '../../shared/stream-pump';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
@@ -51,13 +51,6 @@ type RelayMessage = RelayOpen | RelayClose;
 
 /** An agent's stream for one visitor: its upgraded socket (byte stream), or a WebSocket. */
 type AgentStream = { socket: Socket } | { ws: WebSocket };
-
-/**
- * Idle time before TCP keepalive probes on a byte stream: what the WebSocket heartbeat did for
- * WebSocket streams (keeps NAT and load-balancer idle timers from dropping a quiet database session,
- * and lets the kernel find a peer that vanished).
- */
-const BYTE_STREAM_KEEPALIVE_MS = 30_000;
 
 /** A stream as the Duplex an HTTP share's request travels over. */
 const asDuplex = (stream: AgentStream): Duplex => {
@@ -314,11 +307,8 @@ export class HubRelay {
     raw.write(
       `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${BYTE_STREAM_PROTOCOL}\r\n\r\n`,
     );
-    raw.setTimeout(0);
-    raw.setNoDelay(true);
-    raw.setKeepAlive(true, BYTE_STREAM_KEEPALIVE_MS);
     // Bytes the agent sent behind its request belong to the visitor's stream.
-    if (head.length > 0) raw.unshift(head);
+    prepareByteStream(raw, head);
     pending.resolve({ socket: raw });
   }
 

@@ -12,7 +12,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { BYTE_STREAM_PROTOCOL, MAX_MESSAGE_BYTES } from '../../../shared';
-import { joinSockets, pumpStream } from '../../../shared/stream-pump';
+import { joinSockets, prepareByteStream, pumpStream } from '../../../shared/stream-pump';
 
 /** `<hub>/agent/stream/<id>` as a ws(s) URL, keeping a base path the hub may be mounted under. */
 export function streamUrl(hubUrl: string, streamId: string): URL {
@@ -41,8 +41,6 @@ export function framesUnreadable(url: URL): boolean {
 
 const zeroMask = (mask: Buffer) => mask.fill(0);
 
-/** Both ends keep byte streams alive with TCP keepalive after this idle time (as the hub does). */
-const KEEPALIVE_MS = 30_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface RelayStreamsOptions {
@@ -110,6 +108,10 @@ export class RelayStreams {
     };
   }
 
+  private refused(d: StreamDial, status: number | undefined): void {
+    this.opts.logger?.warn({ streamId: d.streamId, status }, 'the hub refused a relay stream');
+  }
+
   /** The workload's end: no Nagle, so a small reply (a Postgres ReadyForQuery) goes out now. */
   private local(d: StreamDial): Socket {
     return connect({ host: d.localHost, port: d.localPort, noDelay: true });
@@ -138,13 +140,7 @@ export class RelayStreams {
     request.on('response', (res: IncomingMessage) => {
       forget();
       res.resume();
-      if (res.statusCode === 401 || res.statusCode === 403) {
-        this.opts.logger?.warn(
-          { streamId: d.streamId, status: res.statusCode },
-          'the hub refused a relay stream',
-        );
-        return;
-      }
+      if (res.statusCode === 401 || res.statusCode === 403) return this.refused(d, res.statusCode);
       // Not switched: an older hub, or a proxy on the way that passes only WebSocket upgrades.
       this.dialWebSocket(d, true);
     });
@@ -154,11 +150,8 @@ export class RelayStreams {
         socket.destroy();
         return;
       }
-      socket.setTimeout(0);
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true, KEEPALIVE_MS);
       // The visitor's first bytes may have come in the same read as the 101.
-      if (head.length > 0) socket.unshift(head);
+      prepareByteStream(socket, head);
       const local = this.local(d);
       const forgetJoined = this.track(d.shareId, {
         cut: () => {
@@ -195,10 +188,7 @@ export class RelayStreams {
       this.opts.logger?.debug({ streamId: d.streamId, err: err.message }, 'relay stream error'),
     );
     ws.on('unexpected-response', (_r, res) => {
-      this.opts.logger?.warn(
-        { streamId: d.streamId, status: res.statusCode },
-        'the hub refused a relay stream',
-      );
+      this.refused(d, res.statusCode);
       res.resume();
       ws.terminate();
     });
