@@ -140,6 +140,23 @@ export const toCommandLookup = (
   };
 };
 
+/**
+ * A reservation's columns in the order both stores' reserving statements take them: share_id,
+ * user_id, device_id, port, kind, expires_at, updated_at.
+ */
+export const reservationValues = (
+  a: Omit<RelayAssignment, 'updatedAt'>,
+  updatedAt: string,
+): [string, string, string, number, string, string | null, string] => [
+  a.shareId,
+  a.userId,
+  a.deviceId,
+  a.port,
+  a.kind,
+  a.expiresAt,
+  updatedAt,
+];
+
 export const toAssignment = (r: RelayAssignmentRecord): RelayAssignment => ({
   shareId: r.share_id,
   userId: r.user_id,

@@ -11,6 +11,7 @@ import { migratePostgres } from './pg-migrate';
 import { positional, rateLimitStore } from './rate-limit-sql';
 import {
   COMMAND_LOOKUP_SQL,
+  reservationValues,
   toAssignment,
   toCommandLookup,
   toDevice,
@@ -276,7 +277,7 @@ export async function openPostgresStore(
            ON CONFLICT (share_id) DO UPDATE SET port = excluded.port, kind = excluded.kind,
              expires_at = excluded.expires_at, updated_at = excluded.updated_at
            WHERE relay_assignments.device_id = excluded.device_id`,
-          [a.shareId, a.userId, a.deviceId, a.port, a.kind, a.expiresAt, now()],
+          reservationValues(a, now()),
         );
         return changed === 1;
       } catch (err) {
@@ -300,7 +301,7 @@ export async function openPostgresStore(
             `INSERT INTO relay_assignments (share_id, user_id, device_id, port, kind, expires_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (share_id) DO NOTHING`,
-            [a.shareId, a.userId, a.deviceId, a.port, a.kind, a.expiresAt, now()],
+            reservationValues(a, now()),
           );
           return inserted.rowCount === 1 ? 'reserved' : 'port_taken';
         });

@@ -10,6 +10,7 @@ import { rateLimitStore, type NamedQuery } from './rate-limit-sql';
 import { sqliteInventoryStore } from './sqlite-inventory';
 import {
   COMMAND_LOOKUP_SQL,
+  reservationValues,
   toAssignment,
   toCommandLookup,
   toDevice,
@@ -319,15 +320,7 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     },
     async reserveRelayPort(a) {
       try {
-        const { changes } = q.reserve.run(
-          a.shareId,
-          a.userId,
-          a.deviceId,
-          a.port,
-          a.kind,
-          a.expiresAt,
-          now(),
-        );
+        const { changes } = q.reserve.run(...reservationValues(a, now()));
         return changes === 1;
       } catch (err) {
         if (isUniqueViolation(err)) return false;
@@ -337,17 +330,7 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     async reserveNewRelayPort(a, accountCap) {
       // One statement: SQLite has one writer, so the count and the insert cannot interleave with another's.
       try {
-        const { changes } = q.reserveNew.run(
-          a.shareId,
-          a.userId,
-          a.deviceId,
-          a.port,
-          a.kind,
-          a.expiresAt,
-          now(),
-          a.userId,
-          accountCap,
-        );
+        const { changes } = q.reserveNew.run(...reservationValues(a, now()), a.userId, accountCap);
         if (changes === 1) return 'reserved';
       } catch (err) {
         if (isUniqueViolation(err)) return 'port_taken';
