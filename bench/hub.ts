@@ -6,6 +6,9 @@
 //   commands     `POST /api/devices/:id/commands` → agent → back through the real hub, vs a minimal
 //                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
 // The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
+// The HTTP commands are posted by wrk (a C load generator, one thread, one request in flight per
+// connection): the Node client used before took a third of the two cores the servers share, and
+// held the minimal relay to two thirds of its rate. The bare ws echo keeps a Node client.
 // Never fails on a timing. Knobs: BENCH_CONNECTIONS (10000), BENCH_SECONDS (8), BENCH_IN_FLIGHT (16),
 // BENCH_WARMUP (5 s before each measurement), BENCH_PARTS (commands,cluster,memory),
 // BENCH_PROFILE=DIR (--cpu-prof every process).
@@ -18,7 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { startNatsServer } from '../test/helpers/nats-server';
 import { startPostgresServer } from '../test/helpers/postgres-server';
@@ -96,7 +100,7 @@ async function memoryPerConnection(
 
 // ---- round trips ----
 
-/** `IN_FLIGHT` loops of `once()` for SECONDS; every completion's latency. */
+/** `IN_FLIGHT` loops of `once()` for SECONDS; every completion's latency (the bare ws echo row). */
 async function closedLoop(serverPid: number, once: () => Promise<void>): Promise<Rate> {
   const samples: number[] = [];
   const warmEnd = performance.now() + WARMUP_MS;
@@ -118,6 +122,7 @@ async function closedLoop(serverPid: number, once: () => Promise<void>): Promise
   return { ...summarize(samples), perSecond: samples.length / SECONDS, serverCpuUs };
 }
 
+const run = promisify(execFile);
 const commandBody = () => JSON.stringify({ id: randomUUID(), name: 'workload.list', args: {} });
 
 async function wsEcho(url: string, serverPid: number): Promise<Rate> {
@@ -139,59 +144,68 @@ async function wsEcho(url: string, serverPid: number): Promise<Rate> {
   }
 }
 
-/** One path of relayed commands: where to POST, with which headers. */
+/** One path of relayed commands: where to POST, with which headers, and the agent that answers. */
 interface CommandPath {
   url: string;
   /** The process whose CPU per command is reported (the hub that received the POST). */
   serverPid: number;
   path: string;
-  headers: Record<string, string>;
+  authorization?: string;
+  agent: BenchChild;
 }
 
-async function httpCommands(target: CommandPath): Promise<Rate> {
-  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const { hostname, port } = new URL(target.url);
-  let failures = 0;
-  let lastFailure = '';
-  const once = () =>
-    new Promise<void>((resolve, reject) => {
-      const body = commandBody();
-      const req = request(
-        {
-          agent,
-          hostname,
-          port,
-          method: 'POST',
-          path: target.path,
-          headers: {
-            ...target.headers,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d) => (text += d));
-          res.on('end', () => {
-            if (res.statusCode !== 200 || !text.includes('"ok":true')) {
-              failures++;
-              lastFailure = `${res.statusCode} ${text.slice(0, 200)}`;
-            }
-            resolve();
-          });
-        },
+const WRK_SCRIPT = new URL('./support/commands.lua', import.meta.url).pathname;
+
+interface WrkResult {
+  requests: number;
+  seconds: number;
+  non2xx: number;
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  p50: number;
+  p99: number;
+}
+
+/** `wrk` for `seconds` with IN_FLIGHT connections on one thread, each POSTing commands back to back. */
+async function wrk(target: CommandPath, seconds: number): Promise<WrkResult> {
+  const env = {
+    ...process.env,
+    BENCH_PATH: target.path,
+    BENCH_AUTH: target.authorization ?? '',
+    BENCH_ID_PREFIX: randomUUID().slice(0, 24), // 8-4-4-4 hex digits and a dash: ids never repeat
+  };
+  const args = ['-t1', `-c${IN_FLIGHT}`, `-d${seconds}s`, '--timeout', '10s', '-s', WRK_SCRIPT, target.url];
+  const { stdout } = await run('wrk', args, { env }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT')
+      throw new Error(
+        'bench/hub drives commands with wrk, which is not installed (Debian: apt-get install wrk; .ci/run installs it)',
       );
-      req.on('error', reject);
-      req.end(body);
-    });
-  try {
-    const rate = await closedLoop(target.serverPid, once);
-    if (failures) throw new Error(`${failures} commands failed, e.g. ${lastFailure}`);
-    return rate;
-  } finally {
-    agent.destroy();
-  }
+    throw err;
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
+  return JSON.parse(line.slice('BENCH_RESULT '.length)) as WrkResult;
+}
+
+/**
+ * Commands through `target` for SECONDS after WARMUP_MS, driven by wrk (a C load generator, so the
+ * client takes little of the two cores the servers share). Checks every measured request was
+ * answered 2xx and the agent answered at least as many commands as were sent.
+ */
+async function httpCommands(target: CommandPath): Promise<Rate> {
+  if (WARMUP_MS > 0) await wrk(target, Math.ceil(WARMUP_MS / 1000));
+  const answeredBefore = await target.agent.request<number>('answered');
+  const cpuBefore = cpuMs([target.serverPid]);
+  const r = await wrk(target, SECONDS);
+  const serverCpuUs = ((cpuMs([target.serverPid]) - cpuBefore) * 1000) / r.requests;
+  const answered = (await target.agent.request<number>('answered')) - answeredBefore;
+  const errors = r.non2xx + r.connect + r.read + r.write + r.timeout;
+  if (errors) throw new Error(`${errors} of ${r.requests} commands failed: ${JSON.stringify(r)}`);
+  if (answered < r.requests)
+    throw new Error(`the agent answered ${answered} commands, but ${r.requests} were answered 2xx`);
+  return { p50: r.p50, p99: r.p99, n: r.requests, perSecond: r.requests / r.seconds, serverCpuUs };
 }
 
 /** Pairs a device through `hub` and starts a stand-in agent connected to `agentHub`. */
@@ -200,16 +214,21 @@ async function pairedAgent(
   agentHub: { url: string },
   start: (file: string, args: Record<string, unknown>, name: string) => Promise<BenchChild>,
   name: string,
-): Promise<CommandPath['headers'] & { path: string }> {
+): Promise<Pick<CommandPath, 'path' | 'authorization' | 'agent'>> {
   const user = await registerUser(hub);
   const code = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', { token: user.accessToken });
   const paired = await api<{ deviceId: string; deviceToken: string }>(hub, 'POST', '/api/devices/pair', {
     body: { code: code.body.code, name: 'bench-agent' },
   });
-  await start('fake-agent.ts', { url: agentHub.url, deviceToken: paired.body.deviceToken }, name);
+  const agent = await start(
+    'fake-agent.ts',
+    { url: agentHub.url, deviceToken: paired.body.deviceToken },
+    name,
+  );
   return {
     path: `/api/devices/${paired.body.deviceId}/commands`,
     authorization: `Bearer ${user.accessToken}`,
+    agent,
   };
 }
 
@@ -231,14 +250,9 @@ async function clusterRate(
     // Hub B adopts hub A's signing key from the database (docs/running-a-cluster.md).
     const b = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirB }, 'hub-b');
     const hubA = { url: a.ready.url as string };
-    const { path, ...headers } = await pairedAgent(
-      hubA,
-      { url: b.ready.url as string },
-      start,
-      'hub-b-agent',
-    );
+    const paired = await pairedAgent(hubA, { url: b.ready.url as string }, start, 'hub-b-agent');
     await new Promise((r) => setTimeout(r, 500)); // hub A learns over the bus that B holds the device
-    return await httpCommands({ url: hubA.url, serverPid: a.pid, path, headers });
+    return await httpCommands({ url: hubA.url, serverPid: a.pid, ...paired });
   } finally {
     for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
     await nats.stop();
@@ -260,18 +274,18 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate> & {
     const echoRate = await wsEcho(echo.ready.url as string, echo.pid);
 
     const mini = await start('hub-server.ts', { kind: 'mini-relay' }, 'mini-relay');
-    await start('fake-agent.ts', { url: mini.ready.url }, 'mini-relay-agent');
+    const miniAgent = await start('fake-agent.ts', { url: mini.ready.url }, 'mini-relay-agent');
     const miniRate = await httpCommands({
       url: mini.ready.url as string,
       serverPid: mini.pid,
       path: '/commands',
-      headers: {},
+      agent: miniAgent,
     });
 
     const hubServer = await start('hub-server.ts', { kind: 'hub' }, 'hub');
     const hub = { url: hubServer.ready.url as string };
-    const { path, ...headers } = await pairedAgent(hub, hub, start, 'hub-agent');
-    const hubRate = await httpCommands({ url: hub.url, serverPid: hubServer.pid, path, headers });
+    const paired = await pairedAgent(hub, hub, start, 'hub-agent');
+    const hubRate = await httpCommands({ url: hub.url, serverPid: hubServer.pid, ...paired });
     for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
     const cluster = PARTS.has('cluster') ? await clusterRate(start) : undefined;
     return { echo: echoRate, mini: miniRate, hub: hubRate, cluster };
