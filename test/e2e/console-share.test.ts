@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FIXTURE_IMAGES, removeLabelled, requireFixtureImages } from '../helpers/docker';
 import { freePort } from '../helpers/net';
-import { startTestHub, type TestHub } from '../integration/hub-fixtures';
+import { api, registerUser, startTestHub, type TestHub } from '../integration/hub-fixtures';
 import { startAgentAndBrowser, type AgentAndBrowser } from './agent-and-browser';
 import { screenshotOf, seriousErrors, signInWithToken, withFreshPages, workloadPageRunning } from './browser';
 
@@ -49,32 +49,12 @@ describe('console sharing through the hub relay', () => {
     const { agent } = agentAndBrowser;
 
     // Set up what this test is not about through the real APIs: an account, a paired agent, a database.
-    const credentials = JSON.stringify({
-      email: `share-${suffix}@example.com`,
-      password: 'correct horse battery staple',
+    const auth = await registerUser(hub);
+    const pairing = await api<{ code: string }>(hub, 'POST', '/api/devices/pairing', {
+      token: auth.accessToken,
     });
-    await json(
-      fetch(`${hub.url}/api/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: credentials,
-      }),
-    );
-    // Registration answers alike for new and taken emails; signing in hands out the tokens.
-    const auth = await json<{ accessToken: string }>(
-      fetch(`${hub.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: credentials,
-      }),
-    );
-    const { code } = await json<{ code: string }>(
-      fetch(`${hub.url}/api/devices/pairing`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${auth.accessToken}`, 'content-type': 'application/json' },
-        body: '{}',
-      }),
-    );
+    assert.equal(pairing.status, 201, `pairing code: ${JSON.stringify(pairing.body)}`);
+    const { code } = pairing.body;
     const token = agent.apiToken();
     const agentCommand = (name: string, args: unknown) =>
       json<{ ok: boolean; error?: unknown }>(
