@@ -33,6 +33,9 @@ const common = {
   banner: { js: `const ${IMPORT_META_URL} = require('url').pathToFileURL(__filename).href;` },
 };
 
+/** The worker's file name, as relay-stream-thread.ts looks for it next to the bundle. */
+const PUMP_WORKER_BUNDLE = 'relay-stream-worker.cjs';
+
 /** `out` is dist/electron unless a test builds elsewhere. */
 export async function buildElectron(out = outDir) {
   mkdirSync(out, { recursive: true });
@@ -40,6 +43,16 @@ export async function buildElectron(out = outDir) {
     ...common,
     entryPoints: [join(root, 'electron/main/main.ts')],
     outfile: join(out, 'main.cjs'),
+  });
+  // The relay byte streams' worker thread runs a file of its own, found beside main.cjs
+  // (electron/agent/tunnels/relay-stream-thread.ts). It imports only Node built-ins and
+  // shared/stream-pump.ts, and locates nothing through import.meta.url.
+  await build({
+    ...common,
+    entryPoints: [join(root, 'electron/agent/tunnels/relay-stream-worker.ts')],
+    outfile: join(out, PUMP_WORKER_BUNDLE),
+    define: {},
+    banner: {},
   });
   // The preload runs sandboxed: one self-contained file whose only require is 'electron'.
   await build({
@@ -55,7 +68,7 @@ export async function buildElectron(out = outDir) {
   });
   // store/migrate.ts reads its SQL files from `new URL('./migrations', import.meta.url)`.
   cpSync(join(root, 'electron/agent/store/migrations'), join(out, 'migrations'), { recursive: true });
-  console.log(`built ${relative(process.cwd(), out) || '.'}/main.cjs and preload.cjs`);
+  console.log(`built ${relative(process.cwd(), out) || '.'}/main.cjs, ${PUMP_WORKER_BUNDLE} and preload.cjs`);
 }
 
 /** Where the console and dashboard are built, and the record of when the last build started. */

@@ -24,6 +24,9 @@ const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 const root = fileURLToPath(new URL('..', import.meta.url));
 export { CLI_OUT_ROOT, freshCliBundle };
 const ENTRY = join(root, 'bin', 'cli-main.ts');
+/** The relay byte streams' worker thread, and the name relay-stream-thread.ts looks for beside the agent. */
+const PUMP_WORKER_ENTRY = join(root, 'electron', 'agent', 'tunnels', 'relay-stream-worker.ts');
+const PUMP_WORKER_BUNDLE = 'relay-stream-worker.cjs';
 
 /**
  * Packages left to Node's require at run time, from node_modules: native modules, pino and its
@@ -213,6 +216,9 @@ export async function buildCliBundle() {
     ZOD_FILE,
     [],
   );
+  // The relay byte streams' worker thread runs a file, not an import: the agent's bundle finds it
+  // beside itself (electron/agent/tunnels/relay-stream-thread.ts).
+  await bundle(PUMP_WORKER_ENTRY, PUMP_WORKER_BUNDLE, []);
   for (let pending = [...lazy]; pending.length; pending = [...lazy].filter(([p]) => !built.has(p))) {
     for (const [path, name] of pending) {
       built.add(path);

@@ -1,8 +1,8 @@
 // The built main process (dist/electron/main.cjs, as electron-builder packs it) run for real — real
 // agent, real SQLite, real Docker, real loopback API — with only the Electron modules faked, since
 // Electron's binary cannot be downloaded here. Proves the bundle loads (import.meta.url, migrations,
-// native modules), the console's IPC reaches the agent, the CLI's door is the same agent, and Quit
-// stops the agent cleanly.
+// native modules), the console's IPC reaches the agent, the CLI's door is the same agent, the relay
+// byte streams' worker thread is built beside it, and Quit stops the agent cleanly.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -11,9 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runInNewContext } from 'node:vm';
+import { threadId } from 'node:worker_threads';
 import { DATA_FILES, IPC, LOCAL_API } from '../../shared';
 import { buildElectron } from '../../scripts/build.mjs';
+import { PUMP_WORKER_BUNDLE } from '../../electron/agent/tunnels/relay-stream-thread';
 import { fixtureEnv, requireDocker } from '../helpers/docker';
+import { streamThroughWorkerFile } from '../helpers/pump-worker';
 import { waitFor } from '../helpers/net';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -323,6 +326,17 @@ describe('Electron main bundle (fake Electron, real agent)', () => {
     assert.deepEqual(await invoke('workload.list', {}), { ok: true, value: [] });
     await assert.rejects(invoke('docker.exec', {}), /Unknown command/);
     assert.deepEqual(sent, [[IPC.invoke, 'workload.list', {}]]);
+  });
+
+  test('the relay byte streams worker is beside main.cjs, which looks for it there, and pumps a stream', async () => {
+    const worker = join(outDir, PUMP_WORKER_BUNDLE);
+    assert.ok(existsSync(worker), `${worker} exists`);
+    const main = readFileSync(join(outDir, 'main.cjs'), 'utf8');
+    assert.ok(main.includes(JSON.stringify(PUMP_WORKER_BUNDLE)), 'main.cjs names the worker file');
+    assert.match(main, /__filename/);
+    const stats = await streamThroughWorkerFile(worker);
+    assert.notEqual(stats.threadId, threadId);
+    assert.equal(stats.joined, 1);
   });
 
   test('Quit closes the doors and stops the agent, then the process exits 0', async () => {

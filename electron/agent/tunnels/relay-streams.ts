@@ -6,6 +6,11 @@
 // does not answer that upgrade with 101 — the stream is a WebSocket (one binary message per chunk).
 // A hub address whose byte-stream upgrade failed where a WebSocket then worked gets WebSockets from
 // then on, so only the first visitor pays the extra round trip.
+//
+// Byte streams are dialed and pumped in a worker thread (relay-stream-thread.ts,
+// relay-stream-worker.ts), where Node's stream code costs less CPU per MB than on the agent's busy
+// main thread; this thread keeps what it knows of shares (which streams each has, stillWanted(),
+// cuts) and the WebSocket streams. If that thread cannot start, byte streams are pumped here.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, isIP, type Socket } from 'node:net';
@@ -13,6 +18,7 @@ import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { BYTE_STREAM_PROTOCOL, MAX_MESSAGE_BYTES } from '../../../shared';
 import { joinSockets, prepareByteStream, pumpStream } from '../../../shared/stream-pump';
+import { pumpThread, type PumpThread } from './relay-stream-thread';
 
 /** `<hub>/agent/stream/<id>` as a ws(s) URL, keeping a base path the hub may be mounted under. */
 export function streamUrl(hubUrl: string, streamId: string): URL {
@@ -48,6 +54,8 @@ export interface RelayStreamsOptions {
   /** TLS `ca` of the streams: HubLink.trustedCa (roots + the hub's private CA). */
   ca?: string[];
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** The thread that pumps byte streams: the agent's own unless a test gives another. */
+  thread?: PumpThread;
 }
 
 /** Where one stream goes: the hub's stream URL and the workload's loopback port. */
@@ -73,8 +81,11 @@ export class RelayStreams {
   private readonly byShare = new Map<string, Set<LiveStream>>();
   /** Hub addresses (origins) where a byte-stream upgrade failed and a WebSocket then worked. */
   private readonly webSocketOnly = new Set<string>();
+  private readonly thread: PumpThread;
 
-  constructor(private readonly opts: RelayStreamsOptions) {}
+  constructor(private readonly opts: RelayStreamsOptions) {
+    this.thread = opts.thread ?? pumpThread;
+  }
 
   dial(d: StreamDial): void {
     if (d.byteStream && !this.webSocketOnly.has(d.url.origin)) this.dialByteStream(d);
@@ -95,6 +106,12 @@ export class RelayStreams {
 
   cutAll(): void {
     for (const shareId of [...this.byShare.keys()]) this.cutShare(shareId);
+  }
+
+  /** Cuts every stream and lets the worker thread stop if no other RelayStreams uses it. */
+  close(): void {
+    this.cutAll();
+    this.thread.release(this);
   }
 
   private track(shareId: string, stream: LiveStream): () => void {
@@ -120,6 +137,58 @@ export class RelayStreams {
   private dialByteStream(d: StreamDial): void {
     const target = new URL(d.url);
     target.protocol = d.url.protocol === 'wss:' ? 'https:' : 'http:';
+    if (!this.thread.failed) {
+      let forget = () => {};
+      const stream = this.thread.dial(
+        this,
+        {
+          url: target.href,
+          upgrade: BYTE_STREAM_PROTOCOL,
+          deviceToken: this.opts.deviceToken,
+          ...(this.opts.ca ? { ca: this.opts.ca } : {}),
+          localHost: d.localHost,
+          localPort: d.localPort,
+          timeoutMs: HANDSHAKE_TIMEOUT_MS,
+        },
+        {
+          upgraded: () => {
+            if (d.stillWanted()) return true;
+            forget();
+            return false;
+          },
+          refused: (status) => {
+            forget();
+            this.refused(d, status);
+          },
+          // Not switched: an older hub, or a proxy on the way that passes only WebSocket upgrades.
+          notSwitched: () => {
+            forget();
+            this.dialWebSocket(d, true);
+          },
+          ended: (err, joined) => {
+            forget();
+            if (err) {
+              const msg = joined ? 'relay stream ended' : 'relay stream error';
+              this.opts.logger?.debug({ streamId: d.streamId, err }, msg);
+            }
+          },
+          notTaken: () => {
+            forget();
+            this.joinHere(d, target);
+          },
+        },
+        (msg, err) => this.opts.logger?.warn({ err }, msg),
+      );
+      if (stream) {
+        forget = this.track(d.shareId, stream);
+        return;
+      }
+    }
+    this.joinHere(d, target);
+  }
+
+  /** The byte stream dialed and joined on this thread: where the worker thread cannot start. */
+  private joinHere(d: StreamDial, target: URL): void {
     const request: ClientRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
       agent: false,
       headers: {

@@ -129,7 +129,7 @@ export class RelayTunnelProvider implements TunnelProvider {
     }
     this.replies.clear();
     // Not relay.close: the shares live on and re-open (same port) when the agent starts again.
-    this.streams.cutAll();
+    this.streams.close();
     this.wanted.clear();
   }
 
