@@ -219,6 +219,9 @@ export async function buildCliBundle() {
   // The relay byte streams' worker thread runs a file, not an import: the agent's bundle finds it
   // beside itself (electron/agent/tunnels/relay-stream-thread.ts).
   await bundle(PUMP_WORKER_ENTRY, PUMP_WORKER_BUNDLE, []);
+  // The hub relay's pump process is forked from a file: the hub's bundle finds it beside itself
+  // (server/relay/pump-child.ts, PUMP_BUNDLE_FILE).
+  await bundle(join(root, 'server', 'relay', 'pump-process.ts'), 'relay-pump.cjs', []);
   for (let pending = [...lazy]; pending.length; pending = [...lazy].filter(([p]) => !built.has(p))) {
     for (const [path, name] of pending) {
       built.add(path);

@@ -3,9 +3,11 @@
 // `/agent/stream/:streamId`, then joins the visitor and that stream — one connection per visitor,
 // with backpressure. The stream is an HTTP upgrade to BYTE_STREAM_PROTOCOL (after the 101 the
 // connection carries the visitor's bytes as they are, as in a plain TCP proxy), or a WebSocket when
-// the agent or a proxy between does not take that upgrade. HTTP shares are parsed here so basic auth
-// is checked before anything reaches the owner's computer. Built and owned by startHub (server/hub.ts); port reservations live
-// in the hub's one store (relay_assignments).
+// the agent or a proxy between does not take that upgrade. A TCP share's plain byte stream and its
+// plain visitor are joined in the pump process (pump-child.ts), off this process's main thread and
+// its busier stream code; TLS sockets and WebSocket streams are joined here. HTTP shares are parsed
+// here so basic auth is checked before anything reaches the owner's computer. Built and owned by
+// startHub (server/hub.ts); port reservations live in the hub's one store (relay_assignments).
 //
 // In a cluster every hub listens on every live share's port (the load balancer may send a visitor to
 // any of them): the hub holding the device's control link opens the share ("home") and announces it;
@@ -13,8 +15,9 @@
 // reconnects through another hub, its re-open there makes that hub the home.
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, Socket, type Server as TcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -34,6 +37,7 @@ import type { HubCertificate } from '../tls/hub-certificate';
 import type { RelayShareNotice } from '../bus/hub-bus';
 import { tlsFront, type RelayProtection } from './relay-tls';
 import { joinSockets, prepareByteStream, pumpStream } from '../../shared/stream-pump';
+import { RelayPump } from './pump-child';
 
 type RelayOpen = Extract<AgentToHub, { type: 'relay.open' }>;
 type RelayClose = Extract<AgentToHub, { type: 'relay.close' }>;
@@ -133,6 +137,8 @@ interface LiveShare {
   /** Every visitor socket, so closing the share cuts them all. */
   visitors: Set<Duplex>;
   streams: Set<AgentStream>;
+  /** Visitors joined to their streams in the pump process (pump-child.ts), by pair number. */
+  pumped: Set<number>;
   pending: Set<string>;
   expiryTimer?: NodeJS.Timeout;
 }
@@ -168,8 +174,11 @@ export class HubRelay {
   private readonly mirrorsOffline = new Map<string, number>();
   private readonly mirrorSweep?: NodeJS.Timeout;
   private closed = false;
+  /** Where plain byte streams are pumped, off this process's main thread (pump-process.ts). */
+  private readonly pump: RelayPump;
 
   constructor(private readonly opts: HubRelayOptions) {
+    this.pump = new RelayPump(opts.logger);
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -306,10 +315,19 @@ export class HubRelay {
     const raw = socket as Socket;
     raw.write(
       `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${BYTE_STREAM_PROTOCOL}\r\n\r\n`,
+      (err) => {
+        // Once the 101 is in the kernel: the socket may then go to the pump process, where this
+        // process's unsent bytes would not follow it.
+        if (err || raw.destroyed) {
+          raw.destroy();
+          pending.reject(new Error("the agent's stream closed at its upgrade"));
+          return;
+        }
+        // Bytes the agent sent behind its request belong to the visitor's stream.
+        prepareByteStream(raw, head);
+        pending.resolve({ socket: raw });
+      },
     );
-    // Bytes the agent sent behind its request belong to the visitor's stream.
-    prepareByteStream(raw, head);
-    pending.resolve({ socket: raw });
   }
 
   /** Public ports currently listening, by share id (for status pages and tests). */
@@ -319,8 +337,13 @@ export class HubRelay {
       deviceId: s.deviceId,
       port: s.port,
       kind: s.kind,
-      visitors: s.visitors.size,
+      visitors: s.visitors.size + s.pumped.size,
     }));
+  }
+
+  /** The pump process: its pid once started, and the pairs it carries (for tests and status). */
+  pumpStatus(): ReturnType<RelayPump['status']> {
+    return this.pump.status();
   }
 
   async close(): Promise<void> {
@@ -330,6 +353,7 @@ export class HubRelay {
     for (const t of this.offlineTimers.values()) clearTimeout(t);
     this.offlineTimers.clear();
     await Promise.all([...this.live.values()].map((s) => this.closeLive(s, 'hub stopping')));
+    await this.pump.close();
     this.wss.close();
   }
 
@@ -611,6 +635,7 @@ export class HubRelay {
       expiresAt: terms.expiresAt,
       visitors: new Set<Duplex>(),
       streams: new Set<AgentStream>(),
+      pumped: new Set<number>(),
       pending: new Set<string>(),
     };
     const share = fields as LiveShare;
@@ -652,11 +677,18 @@ export class HubRelay {
       this.openStream(share).then(
         (stream) => {
           if (visitor.destroyed) return cutStream(stream);
-          // No Nagle: a small answer (a Postgres ReadyForQuery) reaches the visitor now.
-          visitor.setNoDelay(true);
-          // Straight between the two, with a bound each way (stream-pump.ts).
-          if ('socket' in stream) joinSockets(visitor, stream.socket);
-          else pumpStream(stream.ws, visitor);
+          const join = () => {
+            // No Nagle: a small answer (a Postgres ReadyForQuery) reaches the visitor now.
+            visitor.setNoDelay(true);
+            // Straight between the two, with a bound each way (stream-pump.ts).
+            if ('socket' in stream) joinSockets(visitor, stream.socket);
+            else pumpStream(stream.ws, visitor);
+          };
+          if ('socket' in stream && share.protection === 'plain' && this.pumpable(visitor, stream.socket)) {
+            this.handToPump(share, visitor, stream, join);
+          } else {
+            join();
+          }
         },
         (err: Error) => {
           this.opts.logger?.debug({ shareId: share.shareId, err: err.message }, 'visitor dropped');
@@ -665,6 +697,41 @@ export class HubRelay {
       );
     });
     return server;
+  }
+
+  /**
+   * Whether a pair can be pumped in the pump process: both plain `net.Socket`s (a TLS socket's state
+   * cannot leave this process: a TLS hub's stream, a share's TLS visitor stay here).
+   */
+  private pumpable(visitor: Socket, stream: Socket): boolean {
+    const plain = (s: Socket) => s instanceof Socket && !(s instanceof TLSSocket);
+    return this.pump.available && plain(visitor) && plain(stream);
+  }
+
+  /**
+   * The pair leaves for the pump process; its sockets here close once sent, so the share counts it in
+   * `pumped` until the pump reports it closed, and closeLive cuts it there.
+   */
+  private handToPump(
+    share: LiveShare,
+    visitor: Socket,
+    stream: { socket: Socket },
+    joinHere: () => void,
+  ): void {
+    share.visitors.delete(visitor);
+    share.streams.delete(stream);
+    let id = 0;
+    id = this.pump.adopt(visitor, stream.socket, {
+      inProcess: () => {
+        share.pumped.delete(id);
+        if (!visitor.destroyed) share.visitors.add(visitor);
+        if (!stream.socket.destroyed) share.streams.add(stream);
+        joinHere();
+      },
+      closed: () => share.pumped.delete(id),
+    });
+    // adopt may already have given it back (inProcess) or ended it (closed).
+    if (this.pump.holds(id)) share.pumped.add(id);
   }
 
   private httpServer(share: LiveShare): HttpServer {
@@ -830,6 +897,7 @@ export class HubRelay {
     const stopped = new Promise<void>((resolve) => share.server.close(() => resolve()));
     for (const visitor of share.visitors) visitor.destroy();
     for (const stream of share.streams) cutStream(stream);
+    this.pump.cut([...share.pumped]);
     await stopped;
     this.opts.logger?.info({ shareId: share.shareId, port: share.port, why }, 'relay share closed');
   }
