@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     }
     if (bulk.length) {
       console.log(
-        '\nbulk throughput (best of rounds [range]; hop CPU: ms the two middle processes spent per MB):',
+        '\nbulk throughput (best of rounds [range]; hop CPU: ms the two middle hops (their processes and any they started) spent per MB):',
       );
       table([[...header, 'hop CPU chain → relay'], ...bulk]);
     }

@@ -1,6 +1,6 @@
 // Numbers and the lines the benches print: percentiles, rates, CPU time of processes, and a ratio
 // with its goal beside it.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,14 +58,47 @@ export function table(rows: string[][]): void {
     );
 }
 
-/** CPU time (user + system) the processes used so far, from /proc (clock ticks of 10 ms). */
+/**
+ * CPU time (user + system) the processes and their live descendants used so far, from /proc (clock
+ * ticks of 10 ms): a hub's relay pump process works for the hub, and its time is the hub's.
+ */
 export function cpuMs(pids: number[]): number {
   let ticks = 0;
-  for (const pid of pids) {
+  for (const pid of withDescendants(pids)) {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // a descendant that exited between the listing and this read
+    }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks * 10;
+}
+
+/** `pids` and every live process below them (/proc/<pid>/task/<tid>/children). */
+function withDescendants(pids: number[]): number[] {
+  const out: number[] = [];
+  const queue = [...pids];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    out.push(pid);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+        if (children) queue.push(...children.split(' ').map(Number));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return out;
 }
