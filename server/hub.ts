@@ -145,7 +145,13 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     opts.store ??
     (opts.database
       ? await openPostgresStore(opts.database)
-      : openSqliteStore(privateFile(join(opts.dataDir, HUB_DB_FILE))));
+      : openSqliteStore(privateFile(join(opts.dataDir, HUB_DB_FILE)), undefined, {
+          onFallback: (err) =>
+            logger.warn(
+              { err: err.message },
+              'hub.db checkpoint thread unavailable: SQLite checkpoints in the hub thread',
+            ),
+        }));
   const limits = {
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_SOCKET_LIMITS.heartbeatMs,
     maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_SOCKET_LIMITS.maxBufferedBytes,

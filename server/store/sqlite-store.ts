@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import type { Result } from '../../shared';
 import type { AuditEntry, HubStore, StoredCommandResult } from './hub-store';
 import { loadMigrations, migrate, type Migration } from './migrate';
+import { startCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { rateLimitStore, type NamedQuery } from './rate-limit-sql';
 import { sqliteInventoryStore } from './sqlite-inventory';
 import {
@@ -26,7 +27,11 @@ const isUniqueViolation = (err: unknown) =>
   (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 
 /** Opens (creating if needed) the hub database; refuses one whose schema is newer than this code. */
-export function openSqliteStore(file: string, migrations: Migration[] = loadMigrations()): HubStore {
+export function openSqliteStore(
+  file: string,
+  migrations: Migration[] = loadMigrations(),
+  checkpointOptions: CheckpointerOptions = {},
+): HubStore & { checkpoints(): Promise<number> } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
   try {
@@ -37,12 +42,9 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    // A checkpoint every 10,000 WAL pages (40 MB) instead of SQLite's 1,000: each one copies the pages
-    // changed since the last into hub.db and syncs both files while the event loop waits. Every
-    // relayed command adds about two pages (a command_results index page, its share of the audit
-    // log's last pages), so checkpoints came several times a second under load; ten times fewer, and
-    // a page changed by many commands in between is copied once.
-    db.pragma('wal_autocheckpoint = 10000');
+    // Checkpoints are the checkpoint thread's (sqlite-checkpointer.ts), started below; this connection
+    // checkpoints itself only if that thread is not there.
+    db.pragma('wal_autocheckpoint = 0');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db, migrations, file);
@@ -50,6 +52,17 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
     db.close();
     throw err;
   }
+  const checkpointer = startCheckpointer(
+    file,
+    (err) => {
+      // SQLite's own automatic checkpoint, every 10,000 WAL pages (40 MB) instead of its default
+      // 1,000: each one copies the pages changed since the last into hub.db and syncs both files
+      // while the event loop waits, and every relayed command adds about two pages.
+      if (db.open) db.pragma('wal_autocheckpoint = 10000');
+      checkpointOptions.onFallback?.(err);
+    },
+    checkpointOptions,
+  );
 
   const now = () => new Date().toISOString();
   const q = {
@@ -192,7 +205,7 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
       if (batch.length === 1) setImmediate(flushBatch);
     });
 
-  const store: HubStore = {
+  const store: HubStore & { checkpoints(): Promise<number> } = {
     ...sqliteInventoryStore(db),
     ...rateLimits,
     async createUser(user) {
@@ -354,7 +367,10 @@ export function openSqliteStore(file: string, migrations: Migration[] = loadMigr
         }
       ).private_pem;
     },
+    /** Checkpoints the checkpoint thread has run (tests). */
+    checkpoints: () => checkpointer.count(),
     async close() {
+      await checkpointer.stop();
       if (db.open) {
         flushBatch();
         db.close();

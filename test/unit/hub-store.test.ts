@@ -3,7 +3,8 @@
 // as part of HubStore.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -120,6 +121,52 @@ for (const runner of runners) {
 }
 
 // Against the store of this run: SQLite, or PostgreSQL when LATTICE_HUB_DATABASE=postgres.
+describe('hub.db checkpoints', () => {
+  const addUsers = async (store: HubStore, count: number) => {
+    for (let i = 0; i < count; i++)
+      await store.createUser({ id: `u${i}`, email: `u${i}@example.com`, passwordHash: 'hash' });
+  };
+
+  test("a thread of their own copies the WAL into hub.db; the hub's connection never does", async () => {
+    const file = freshFile();
+    const store = openSqliteStore(file, undefined, { intervalMs: 50 });
+    try {
+      const before = statSync(file).size;
+      // About 600 WAL pages: below SQLite's own automatic checkpoint (1,000), so only the thread
+      // can have moved them into hub.db.
+      await addUsers(store, 200);
+      const deadline = Date.now() + 5_000;
+      while (statSync(file).size <= before && Date.now() < deadline) await sleep(50);
+      assert.ok(statSync(file).size > before, 'the users reached hub.db itself');
+      assert.ok((await store.checkpoints()) > 0, 'by the checkpoint thread');
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n, 200);
+    db.close();
+  });
+
+  test('without the thread (it cannot load SQLite) the store works as before and checkpoints itself', async () => {
+    const file = freshFile();
+    const reasons: string[] = [];
+    const store = openSqliteStore(file, undefined, {
+      intervalMs: 50,
+      module: join(dir, 'no-such-module.js'),
+      onFallback: (err) => reasons.push(err.message),
+    });
+    try {
+      await addUsers(store, 20);
+      assert.equal((await store.userById('u19'))?.email, 'u19@example.com');
+      assert.equal(await store.checkpoints(), 0);
+      assert.equal(reasons.length, 1, 'the hub is told once');
+      assert.match(reasons[0], /no-such-module/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe(`relay reservations in the hub store (${testStoreKind()})`, () => {
   const withStore = async (fn: (store: HubStore) => Promise<void>) => {
     const store = await openTestStore();
