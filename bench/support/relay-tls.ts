@@ -3,46 +3,20 @@
 // TLS handshake, the Node-client measurements run through it and print next to the plain relay's;
 // until then the bench says why it measured nothing. (Postgres over TLS, via SSLRequest, belongs
 // here too once the relay terminates it: psql with sslmode=verify-full against the share.)
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/helpers/net';
+import { makeTestCertificates } from '../../test/integration/relay-tls-support';
 import { startChild, type BenchChild } from './child';
 import { freePortBlock, startHubProcess, type HubProcess } from './lattice-stack';
 import { fmt, ms, ratio, table } from './report';
 import { download, roundTrips, upload } from './stream-client';
 
-/** A CA and a leaf for 127.0.0.1/localhost, in `dir`. */
+/** A CA and a leaf for 127.0.0.1/localhost, in `dir` (the TLS tests' certificates). */
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const ossl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ossl([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=lattice bench CA',
-  ]);
-  ossl(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(dir, 'leaf.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ossl(
-    ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
-      '-out',
-      'leaf.pem',
-      '-days',
-      '2',
-      '-extfile',
-      'leaf.ext',
-    ]),
-  );
+  makeTestCertificates(dir);
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'leaf.pem'), key: join(dir, 'leaf.key') };
 }
 

@@ -10,6 +10,25 @@ import { RelayStreams, streamUrl } from '../../electron/agent/tunnels/relay-stre
 import { attachAgent, basePort, dial, echoServer, roundTrip, startHub, TOKEN } from './relay-rig';
 import { waitFor } from './net';
 
+/** Dials the hub's `stream.open` by hand as a byte stream to `localPort` (the rig delivers none itself). */
+export function dialByHand(
+  streams: RelayStreams,
+  hubUrl: string,
+  open: { streamId: string; shareId: string },
+  localPort: number,
+  stillWanted: () => boolean = () => true,
+): void {
+  streams.dial({
+    streamId: open.streamId,
+    shareId: open.shareId,
+    url: streamUrl(hubUrl, open.streamId),
+    localHost: '127.0.0.1',
+    localPort,
+    byteStream: true,
+    stillWanted,
+  });
+}
+
 /** Echoes 256 KiB through one stream pumped by a thread running `file`; the thread's stats meanwhile. */
 export async function streamThroughWorkerFile(file: string): Promise<PumpStats> {
   const echo = await echoServer();
@@ -42,15 +61,7 @@ export async function streamThroughWorkerFile(file: string): Promise<PumpStats> 
     const open = await waitFor('the hub to ask for a stream', () =>
       link.delivered.find((m): m is Extract<HubToAgent, { type: 'stream.open' }> => m.type === 'stream.open'),
     );
-    streams.dial({
-      streamId: open.streamId,
-      shareId: open.shareId,
-      url: streamUrl(hub.url, open.streamId),
-      localHost: '127.0.0.1',
-      localPort,
-      byteStream: true,
-      stillWanted: () => true,
-    });
+    dialByHand(streams, hub.url, open, localPort);
     const data = randomBytes(256 * 1024);
     assert.ok((await roundTrip(visitor, data)).equals(data), 'the visitor got its bytes back');
     const stats = await thread.stats();

@@ -8,15 +8,16 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { threadId } from 'node:worker_threads';
 import { BYTE_STREAM_PROTOCOL, type HubToAgent } from '../../shared';
-import { RelayStreams, streamUrl } from '../../electron/agent/tunnels/relay-streams';
+import { RelayStreams } from '../../electron/agent/tunnels/relay-streams';
+import { dialByHand } from '../helpers/pump-worker';
+import { makeTestCertificates } from './relay-tls-support';
 import {
   PUMP_WORKER_BUNDLE,
   PumpThread,
@@ -76,45 +77,6 @@ async function nextStreamOpen(link: { delivered: HubToAgent[] }, seen: Set<strin
   );
 }
 
-/** A private CA and a certificate for 127.0.0.1 from it (leaf.key, leaf.pem) in `dir`; the CA's PEM. */
-function privateCaCertificate(dir: string): string {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=pump test CA',
-  );
-  openssl('req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(join(dir, 'leaf.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'leaf.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'leaf.pem',
-    '-days',
-    '1',
-    '-extfile',
-    'leaf.ext',
-  );
-  return readFileSync(join(dir, 'ca.pem'), 'utf8');
-}
-
 function capturingLogger() {
   const warnings: { msg: string; err?: string }[] = [];
   return {
@@ -141,15 +103,7 @@ async function visitorsThrough(
     const visitor = await dial(port);
     const open = await nextStreamOpen(link, seen);
     seen.add(open.streamId);
-    streams.dial({
-      streamId: open.streamId,
-      shareId: open.shareId,
-      url: streamUrl(hub.url, open.streamId),
-      localHost: '127.0.0.1',
-      localPort,
-      byteStream: true,
-      stillWanted: () => true,
-    });
+    dialByHand(streams, hub.url, open, localPort);
     const data = randomBytes(512 * 1024);
     assert.ok((await roundTrip(visitor, data)).equals(data), `visitor ${i} got its bytes back`);
     assert.equal(streams.count(open.shareId), 1);
@@ -205,15 +159,7 @@ describe('relay byte streams in a worker thread', () => {
     const closed = new Promise((r) => visitor.once('close', r));
     const open = await nextStreamOpen(link, new Set());
     let asked = 0;
-    streams.dial({
-      streamId: open.streamId,
-      shareId: open.shareId,
-      url: streamUrl(hub.url, open.streamId),
-      localHost: '127.0.0.1',
-      localPort,
-      byteStream: true,
-      stillWanted: () => (asked++, false),
-    });
+    dialByHand(streams, hub.url, open, localPort, () => (asked++, false));
     visitor.write('hello');
     await closed;
     assert.equal(asked, 1);
@@ -258,7 +204,8 @@ describe('relay byte streams in a worker thread', () => {
     const { hub, link, port, localPort } = await sharedWorkload(workload, false);
     const dir = mkdtempSync(join(tmpdir(), 'lattice-pump-ca-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const ca = [privateCaCertificate(dir)];
+    makeTestCertificates(dir);
+    const ca = [readFileSync(join(dir, 'ca.pem'), 'utf8')];
     // The hub behind TLS with a certificate from that CA (what `lattice hub --tls-ca` serves).
     const front = createTlsServer(
       { key: readFileSync(join(dir, 'leaf.key')), cert: readFileSync(join(dir, 'leaf.pem')) },
@@ -282,15 +229,7 @@ describe('relay byte streams in a worker thread', () => {
       const visitor = await dial(port);
       const open = await nextStreamOpen(link, seen);
       seen.add(open.streamId);
-      streams.dial({
-        streamId: open.streamId,
-        shareId: open.shareId,
-        url: streamUrl(hubUrl, open.streamId),
-        localHost: '127.0.0.1',
-        localPort,
-        byteStream: true,
-        stillWanted: () => true,
-      });
+      dialByHand(streams, hubUrl, open, localPort);
       const data = randomBytes(64 * 1024);
       assert.ok((await roundTrip(visitor, data)).equals(data), `round ${round}: bytes back`);
       threads.push((await thread.stats())!.threadId);
