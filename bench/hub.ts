@@ -10,7 +10,8 @@
 // connection): the Node client used before took a third of the two cores the servers share, and
 // held the minimal relay to two thirds of its rate. The bare ws echo keeps a Node client.
 // Never fails on a timing. Knobs: BENCH_CONNECTIONS (10000), BENCH_SECONDS (8), BENCH_IN_FLIGHT (16),
-// BENCH_WARMUP (5 s before each measurement), BENCH_PARTS (commands,cluster,memory),
+// BENCH_WARMUP (5 s before measuring each server), BENCH_ROUNDS (3 alternating rounds of the minimal
+// relay and the hub), BENCH_PARTS (commands,cluster,memory),
 // BENCH_PROFILE=DIR (--cpu-prof every process).
 // The warm-up is long enough for V8 to finish compiling the hot path: under load the hub's compiler
 // threads take about a quarter of its CPU for its first ~5 s, the minimal relay's for ~3 s (perf on
@@ -28,12 +29,14 @@ import { startNatsServer } from '../test/helpers/nats-server';
 import { startPostgresServer } from '../test/helpers/postgres-server';
 import { api, registerUser } from '../test/integration/hub-fixtures';
 import { startChild, type BenchChild } from './support/child';
-import { cpuMs, fmt, ms, ratio, summarize, table, type LatencySummary } from './support/report';
+import { cpuMs, fmt, median, ms, ratio, summarize, table, type LatencySummary } from './support/report';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP ?? 5) * 1000;
+/** Rounds of the minimal relay and the hub, alternating; each figure is the rounds' median. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'commands,cluster,memory').split(','));
 
 interface Rate extends LatencySummary {
@@ -189,13 +192,17 @@ async function wrk(target: CommandPath, seconds: number): Promise<WrkResult> {
   return JSON.parse(line.slice('BENCH_RESULT '.length)) as WrkResult;
 }
 
-/**
- * Commands through `target` for SECONDS after WARMUP_MS, driven by wrk (a C load generator, so the
- * client takes little of the two cores the servers share). Checks every measured request was
- * answered 2xx and the agent answered at least as many commands as were sent.
- */
-async function httpCommands(target: CommandPath): Promise<Rate> {
+/** wrk for WARMUP_MS against `target`, unmeasured: V8 compiles the server's hot path meanwhile. */
+async function warmUp(target: CommandPath): Promise<void> {
   if (WARMUP_MS > 0) await wrk(target, Math.ceil(WARMUP_MS / 1000));
+}
+
+/**
+ * Commands through `target` for SECONDS, driven by wrk (a C load generator, so the client takes
+ * little of the two cores the servers share). Checks every measured request was answered 2xx and
+ * the agent answered at least as many commands as were sent.
+ */
+async function measureCommands(target: CommandPath): Promise<Rate> {
   const answeredBefore = await target.agent.request<number>('answered');
   const cpuBefore = cpuMs([target.serverPid]);
   const r = await wrk(target, SECONDS);
@@ -206,6 +213,19 @@ async function httpCommands(target: CommandPath): Promise<Rate> {
   if (answered < r.requests)
     throw new Error(`the agent answered ${answered} commands, but ${r.requests} were answered 2xx`);
   return { p50: r.p50, p99: r.p99, n: r.requests, perSecond: r.requests / r.seconds, serverCpuUs };
+}
+
+/** Each figure's median over rounds (the rounds' own rates are kept for the spread of the ratio). */
+function medianRate(rounds: Rate[]): Rate & { rounds: Rate[] } {
+  const m = (pick: (r: Rate) => number) => median(rounds.map(pick));
+  return {
+    perSecond: m((r) => r.perSecond),
+    p50: m((r) => r.p50),
+    p99: m((r) => r.p99),
+    serverCpuUs: m((r) => r.serverCpuUs),
+    n: rounds.reduce((sum, r) => sum + r.n, 0),
+    rounds,
+  };
 }
 
 /** Pairs a device through `hub` and starts a stand-in agent connected to `agentHub`. */
@@ -252,7 +272,9 @@ async function clusterRate(
     const hubA = { url: a.ready.url as string };
     const paired = await pairedAgent(hubA, { url: b.ready.url as string }, start, 'hub-b-agent');
     await new Promise((r) => setTimeout(r, 500)); // hub A learns over the bus that B holds the device
-    return await httpCommands({ url: hubA.url, serverPid: a.pid, ...paired });
+    const target = { url: hubA.url, serverPid: a.pid, ...paired };
+    await warmUp(target);
+    return await measureCommands(target);
   } finally {
     for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
     await nats.stop();
@@ -263,7 +285,12 @@ async function clusterRate(
 
 const children: BenchChild[] = [];
 
-async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate> & { cluster?: Rate }> {
+async function commandRates(): Promise<{
+  echo: Rate;
+  mini: ReturnType<typeof medianRate>;
+  hub: ReturnType<typeof medianRate>;
+  cluster?: Rate;
+}> {
   const start = async (file: string, args: Record<string, unknown>, name: string) => {
     const c = await startChild(file, args, { name });
     children.push(c);
@@ -275,17 +302,33 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate> & {
 
     const mini = await start('hub-server.ts', { kind: 'mini-relay' }, 'mini-relay');
     const miniAgent = await start('fake-agent.ts', { url: mini.ready.url }, 'mini-relay-agent');
-    const miniRate = await httpCommands({
+    const miniPath = {
       url: mini.ready.url as string,
       serverPid: mini.pid,
       path: '/commands',
       agent: miniAgent,
-    });
-
+    };
     const hubServer = await start('hub-server.ts', { kind: 'hub' }, 'hub');
     const hub = { url: hubServer.ready.url as string };
-    const paired = await pairedAgent(hub, hub, start, 'hub-agent');
-    const hubRate = await httpCommands({ url: hub.url, serverPid: hubServer.pid, ...paired });
+    const hubPath = {
+      url: hub.url,
+      serverPid: hubServer.pid,
+      ...(await pairedAgent(hub, hub, start, 'hub-agent')),
+    };
+    // Rounds of both, the order swapped each round, so a busy moment of the machine falls on both.
+    await warmUp(miniPath);
+    await warmUp(hubPath);
+    const miniRounds: Rate[] = [];
+    const hubRounds: Rate[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['mini', 'hub'] as const) : (['hub', 'mini'] as const);
+      for (const which of order) {
+        if (which === 'mini') miniRounds.push(await measureCommands(miniPath));
+        else hubRounds.push(await measureCommands(hubPath));
+      }
+    }
+    const miniRate = medianRate(miniRounds);
+    const hubRate = medianRate(hubRounds);
     for (const c of children.splice(0).reverse()) await c.stop().catch(() => undefined);
     const cluster = PARTS.has('cluster') ? await clusterRate(start) : undefined;
     return { echo: echoRate, mini: miniRate, hub: hubRate, cluster };
@@ -296,9 +339,16 @@ async function commandRates(): Promise<Record<'echo' | 'mini' | 'hub', Rate> & {
 
 const started = performance.now();
 if (PARTS.has('commands')) {
-  console.log(`commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after ${WARMUP_MS / 1000} s of warm-up`);
+  console.log(
+    `commands: ${IN_FLIGHT} in flight, ${SECONDS} s each after ${WARMUP_MS / 1000} s of warm-up; minimal relay and hub: median of ${ROUNDS} alternating rounds`,
+  );
   const rates = await commandRates();
   const cpu = (r: Rate) => `${fmt(r.serverCpuUs, 0)} µs`;
+  // Each round's hub ÷ minimal relay, lowest to highest: how far one round's ratio can be trusted.
+  const roundRatios = (hub: Rate[], mini: Rate[]) => {
+    const rs = hub.map((h, i) => h.perSecond / mini[i].perSecond).sort((a, b) => a - b);
+    return rs.length > 1 ? `${fmt(rs[0])}–${fmt(rs[rs.length - 1])}×` : `${fmt(rs[0])}×`;
+  };
   table([
     ['path', 'round trips/s', 'p50', 'p99', 'vs minimal relay', 'server CPU per round trip'],
     [
@@ -322,7 +372,7 @@ if (PARTS.has('commands')) {
       fmt(rates.hub.perSecond, 0),
       `${ms(rates.hub.p50)} (goal ≤ 2 ms: ${rates.hub.p50 <= 2 ? 'met' : 'NOT met'})`,
       ms(rates.hub.p99),
-      ratio(rates.hub.perSecond, rates.mini.perSecond, { op: '>=', target: 0.5, of: 'minimal relay' }),
+      `${ratio(rates.hub.perSecond, rates.mini.perSecond, { op: '>=', target: 0.5, of: 'minimal relay' })}, rounds ${roundRatios(rates.hub.rounds, rates.mini.rounds)}`,
       `${cpu(rates.hub)} (${ratio(rates.hub.serverCpuUs, rates.mini.serverCpuUs)} minimal relay)`,
     ],
     ...(rates.cluster
