@@ -25,11 +25,11 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { startNatsServer } from '../test/helpers/nats-server';
-import { startPostgresServer } from '../test/helpers/postgres-server';
-import { api, registerUser } from '../test/integration/hub-fixtures';
-import { startChild, type BenchChild } from './support/child';
-import { cpuMs, fmt, median, ms, ratio, summarize, table, type LatencySummary } from './support/report';
+import { startNatsServer } from '../../test/helpers/nats-server';
+import { startPostgresServer } from '../../test/helpers/postgres-server';
+import { api, registerUser } from '../../test/integration/hub-fixtures';
+import { startChild, type BenchChild } from '../support/child';
+import { cpuMs, fmt, median, ms, ratio, summarize, table, type LatencySummary } from '../support/report';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -157,7 +157,7 @@ interface CommandPath {
   agent: BenchChild;
 }
 
-const WRK_SCRIPT = new URL('./support/commands.lua', import.meta.url).pathname;
+const WRK_SCRIPT = new URL('../support/commands.lua', import.meta.url).pathname;
 
 interface WrkResult {
   requests: number;

@@ -12,18 +12,18 @@
 // BENCH_NODE_MB (128), BENCH_COPY_MB (400), BENCH_RTT (5000), BENCH_PGBENCH_S (5), BENCH_PARTS
 // (bulk,copy,rtt,pgbench,tls), BENCH_PROFILE=DIR (--cpu-prof every process: hub, agent, devices,
 // proxies), BENCH_NODE_FLAGS (more Node flags for the same processes, e.g. --trace-gc).
-import { startChild, type BenchChild } from './support/child';
-import { startRelayStack, type RelayStack } from './support/lattice-stack';
+import { startChild, type BenchChild } from '../support/child';
+import { startRelayStack, type RelayStack } from '../support/lattice-stack';
 import {
   atPort,
   pgbenchInit,
   pgbenchSelect,
   psqlCopyOut,
   type PgbenchResult,
-} from './support/postgres-clients';
-import { cpuMs, fmt, median, ms, ratio, table, type LatencySummary } from './support/report';
-import { download, roundTrips, upload } from './support/stream-client';
-import { measureTlsRelay } from './support/relay-tls';
+} from '../support/postgres-clients';
+import { cpuMs, fmt, median, ms, ratio, table, type LatencySummary } from '../support/report';
+import { download, roundTrips, upload } from '../support/stream-client';
+import { measureTlsRelay } from '../support/relay-tls';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const NODE_MB = Number(process.env.BENCH_NODE_MB ?? 128);
