@@ -6,15 +6,15 @@
 // WebSocket streams, the same two pipe()s cost 30–40% more CPU per MB — and the bytes keep flowing
 // while the desktop app's main thread is busy.
 //
-// It imports only Node built-ins and shared/stream-pump.ts, so its bundle (relay-stream-worker.cjs
+// It imports only Node built-ins, shared/stream-pump.ts and byte-stream-request.ts, so its bundle (relay-stream-worker.cjs
 // beside the CLI's and the Electron app's bundles) stays a few kilobytes. What the main thread keeps:
 // which share each stream belongs to, the share's stillWanted(), cuts, logging, and the WebSocket
 // streams it falls back to.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { parentPort, threadId } from 'node:worker_threads';
 import { joinSockets, prepareByteStream } from '../../../shared/stream-pump';
+import { requestByteStream } from './byte-stream-request';
 
 /** main thread → pump thread */
 export type ToPumpThread =
@@ -75,19 +75,14 @@ function dial(d: Extract<ToPumpThread, { type: 'dial' }>): void {
   };
   const target = new URL(d.url);
   const ca = d.caId === undefined ? undefined : cas.get(d.caId);
-  const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
-    agent: false,
-    headers: {
-      connection: 'Upgrade',
-      upgrade: d.upgrade,
-      authorization: `Bearer ${d.deviceToken}`,
-    },
-    timeout: d.timeoutMs,
-    ...(ca ? { ca } : {}),
+  const request = requestByteStream(target, {
+    upgrade: d.upgrade,
+    deviceToken: d.deviceToken,
+    timeoutMs: d.timeoutMs,
+    ca,
   });
   let upgraded = false;
   streams.set(d.id, { cut: () => request.destroy() });
-  request.on('timeout', () => request.destroy(new Error('the hub did not answer the stream upgrade')));
   request.on('error', (err) => end({ type: 'ended', id: d.id, err: err.message, joined: false }));
   // A request destroyed before any answer does not always emit 'error'.
   request.on('close', () => {

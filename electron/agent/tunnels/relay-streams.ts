@@ -11,13 +11,13 @@
 // relay-stream-worker.ts), where Node's stream code costs less CPU per MB than on the agent's busy
 // main thread; this thread keeps what it knows of shares (which streams each has, stillWanted(),
 // cuts) and the WebSocket streams. If that thread cannot start, byte streams are pumped here.
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { BYTE_STREAM_PROTOCOL, MAX_MESSAGE_BYTES } from '../../../shared';
 import { joinSockets, prepareByteStream, pumpStream } from '../../../shared/stream-pump';
+import { requestByteStream } from './byte-stream-request';
 import { pumpThread, type PumpThread } from './relay-stream-thread';
 
 /** `<hub>/agent/stream/<id>` as a ws(s) URL, keeping a base path the hub may be mounted under. */
@@ -189,19 +189,14 @@ export class RelayStreams {
 
   /** The byte stream dialed and joined on this thread: where the worker thread cannot start. */
   private joinHere(d: StreamDial, target: URL): void {
-    const request: ClientRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
-      agent: false,
-      headers: {
-        connection: 'Upgrade',
-        upgrade: BYTE_STREAM_PROTOCOL,
-        authorization: `Bearer ${this.opts.deviceToken}`,
-      },
-      timeout: HANDSHAKE_TIMEOUT_MS,
-      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
+    const request = requestByteStream(target, {
+      upgrade: BYTE_STREAM_PROTOCOL,
+      deviceToken: this.opts.deviceToken,
+      timeoutMs: HANDSHAKE_TIMEOUT_MS,
+      ca: this.opts.ca,
     });
     const stream: LiveStream = { cut: () => request.destroy() };
     const forget = this.track(d.shareId, stream);
-    request.on('timeout', () => request.destroy(new Error('the hub did not answer the stream upgrade')));
     request.on('error', (err) => {
       forget();
       this.opts.logger?.debug({ streamId: d.streamId, err: err.message }, 'relay stream error');
