@@ -233,12 +233,12 @@ const routes: Route[] = [
   },
 ];
 
-/** Answers /api/* requests; `path` is the request's pathname, as the router parsed it. */
+/** Answers /api/* requests; `path` is the request's pathname, as the router parsed it (request-path.ts). */
 export async function handleApi(
   ctx: HubContext,
   req: IncomingMessage,
   res: ServerResponse,
-  path = new URL(req.url ?? '/', 'http://hub').pathname,
+  path: string,
 ): Promise<void> {
   let params: RegExpExecArray | null = null;
   const route = routes.find((r) => r.method === req.method && (params = r.pattern.exec(path)) !== null);

@@ -4,12 +4,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HubContext } from '../hub-context';
 import { handleTrpc } from '../api/trpc-router';
 import { handleApi } from './api-routes';
+import { requestPath } from './request-path';
 import { baseHeaders, sendJson } from './responses';
 import { serveStatic } from './static-files';
 
 export function createRequestRouter(ctx: HubContext) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = new URL(req.url ?? '/', 'http://hub').pathname;
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      sendJson(res, 400, {
+        ok: false,
+        error: { code: 'invalid_argument', message: 'The request target is not a valid path' },
+      });
+      return;
+    }
     const origin = req.headers.origin;
     if (origin && ctx.allowedOrigins.has(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
@@ -33,7 +41,10 @@ export function createRequestRouter(ctx: HubContext) {
       void handleTrpc(ctx, req, res);
       return;
     }
-    if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(req, res, ctx.staticDir, ctx.csp))
+    if (
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      serveStatic(req, res, path, ctx.staticDir, ctx.csp)
+    )
       return;
     sendJson(res, 404, {
       ok: false,

@@ -19,17 +19,21 @@ function isFile(path: string): boolean {
   }
 }
 
-/** True when it answered; false when there is no dashboard build to serve. */
+/**
+ * True when it answered; false when there is no dashboard build to serve. `path` is the request's
+ * pathname, as the router parsed it (request-path.ts).
+ */
 export function serveStatic(
   req: IncomingMessage,
   res: ServerResponse,
+  path: string,
   rootDir: string,
   csp: string,
 ): boolean {
   const root = resolve(rootDir);
   const index = join(root, CONSOLE_SHELL);
   if (!isFile(index)) return false;
-  const asset = resolveConsoleAsset(new URL(req.url ?? '/', 'http://hub').pathname);
+  const asset = resolveConsoleAsset(path);
   const candidate = asset && join(root, asset.file);
   const file =
     candidate && isFile(candidate) ? candidate : !asset || asset.shellIfMissing ? index : undefined;

@@ -14,6 +14,7 @@ import { MAX_MESSAGE_BYTES, TOKEN_PROTOCOL_PREFIX } from '../../shared';
 import type { HubContext } from '../hub-context';
 import { acceptAgent } from './agent-socket';
 import { acceptDashboard } from './dashboard-socket';
+import { requestPath } from '../http/request-path';
 import { rejectUpgrade } from './reject-upgrade';
 
 export const DASHBOARD_PROTOCOL = 'lattice.v1';
@@ -47,7 +48,8 @@ export function createUpgradeHandler(ctx: HubContext) {
 
   const handler = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     socket.on('error', destroyOnError);
-    const path = new URL(req.url ?? '/', 'http://hub').pathname;
+    const path = requestPath(req.url);
+    if (path === undefined) return rejectUpgrade(socket, 400, 'The request target is not a valid path');
     const origin = req.headers.origin;
     const originAllowed = origin !== undefined && ctx.allowedOrigins.has(origin);
 

@@ -396,6 +396,33 @@ describe('state-changing routes take only JSON', () => {
   });
 });
 
+describe('request targets the URL parser refuses', () => {
+  test('`GET //` and an upgrade to `//:x` get 400 and the hub keeps serving (the parser threw in the handler and stopped the hub)', async () => {
+    const hub = await startHubProcess();
+    try {
+      for (const target of ['//', '//:x', '//[']) {
+        const raw = await openRaw(hub.port);
+        assert.equal(await getOnSocket(raw, target), 400, target);
+        assert.match(raw.received, /"code":"invalid_argument"/, target);
+        raw.socket.destroy();
+      }
+      const upgrade = await openRaw(hub.port);
+      upgrade.socket.write(
+        'GET //:x HTTP/1.1\r\nHost: hub\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await waitFor('the upgrade to be refused', () => /^HTTP\/1\.1 400 /.test(upgrade.received));
+      upgrade.socket.destroy();
+      const after = await openRaw(hub.port);
+      assert.equal(await getOnSocket(after, '/api/health'), 200);
+      after.socket.destroy();
+      assert.equal(hub.child.exitCode, null, hub.output());
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe('sockets', () => {
   test('500 idle sockets are closed within the idle timeout; a slow request is not cut by it', async () => {
     const IDLE_MS = 1000;
