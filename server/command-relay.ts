@@ -175,15 +175,22 @@ export class CommandRelay {
     const outcome = new Promise<{ result: Result<unknown>; fromAgent: boolean }>(
       (resolve) => (settle = resolve),
     );
-    const grace = setTimeout(
-      () =>
-        settle({
-          result: failure('timeout', `Device "${device.name}" did not answer command ${cmd.id}`),
-          fromAgent: false,
-        }),
-      this.timeoutMs(cmd.name) + LATE_RESULT_GRACE_MS,
-    );
-    grace.unref();
+    // One timer per command: at the command's timeout the caller hears `timeout` (waitForAnswer) and
+    // the same timer is set again for the grace in which a late result is still stored.
+    let callerTimedOut!: () => void;
+    const callerWait = new Promise<undefined>((resolve) => (callerTimedOut = () => resolve(undefined)));
+    let timer = setTimeout(() => {
+      callerTimedOut();
+      timer = setTimeout(
+        () =>
+          settle({
+            result: failure('timeout', `Device "${device.name}" did not answer command ${cmd.id}`),
+            fromAgent: false,
+          }),
+        LATE_RESULT_GRACE_MS,
+      );
+      timer.unref();
+    }, this.timeoutMs(cmd.name));
     conn.pending.set(cmd.id, {
       resolve: (raw) => {
         const { result, problem } = checkAgentResult(cmd.name, device.name, raw);
@@ -195,7 +202,7 @@ export class CommandRelay {
     });
 
     const answered = outcome.then(({ result, fromAgent }): Answer => {
-      clearTimeout(grace);
+      clearTimeout(timer);
       conn.pending.delete(cmd.id);
       // Only an answer from the agent is final; "went offline" may be retried with the same id
       // (the agent itself also treats the id as an idempotency key).
@@ -225,7 +232,7 @@ export class CommandRelay {
     if (!conn.send({ type: 'command', id: cmd.id, name: cmd.name, args: cmd.args, user })) {
       settle({ result: failure('device_offline', `Device "${device.name}" is offline`), fromAgent: false });
     }
-    const answer = await this.within(answered, cmd.name);
+    const answer = await Promise.race([answered, callerWait]);
     const result = answer?.result ?? this.timedOut(cmd.name);
     // The audit row is queued in the same turn as the stored result, so both go to the store in one
     // commit (sqlite-store.ts groups the writes of a turn); the caller hears back once both are kept.

@@ -538,6 +538,31 @@ describe('hub security', () => {
   describe('bad input', () => {
     const commandPath = () => `/api/devices/${aliceDevice.deviceId}/commands`;
 
+    test('JSON answers carry nosniff, no-referrer and DENY; only the hub’s own origin gets CORS', async () => {
+      const headersOf = async (path: string, init: RequestInit = {}) =>
+        (await fetch(hub.url + path, init)).headers;
+      const secure = (h: Headers, what: string) => {
+        assert.equal(h.get('x-content-type-options'), 'nosniff', what);
+        assert.equal(h.get('referrer-policy'), 'no-referrer', what);
+        assert.equal(h.get('x-frame-options'), 'DENY', what);
+        assert.equal(h.get('cache-control'), 'no-store', what);
+      };
+      const plain = await headersOf('/api/health');
+      secure(plain, 'no Origin');
+      assert.equal(plain.get('access-control-allow-origin'), null);
+      const own = await headersOf('/api/devices', {
+        headers: { origin: hub.origin, authorization: `Bearer ${alice.accessToken}` },
+      });
+      secure(own, 'own Origin');
+      assert.equal(own.get('access-control-allow-origin'), hub.origin);
+      assert.equal(own.get('vary'), 'Origin');
+      const foreign = await headersOf('/api/health', { headers: { origin: 'https://evil.example' } });
+      secure(foreign, 'foreign Origin');
+      assert.equal(foreign.get('access-control-allow-origin'), null);
+      const refused = await headersOf('/api/devices', { headers: { origin: hub.origin } });
+      secure(refused, 'an error answer');
+    });
+
     test('HTTP: every kind of bad body gets a clear 4xx and changes nothing', async () => {
       const agent = track(await connectFakeAgent(hub, aliceDevice.deviceToken));
       const cases: { what: string; raw?: string; body?: unknown; status: number; code: string }[] = [
