@@ -5,7 +5,8 @@
 //                beside it, which swings less between runs than RSS
 //   commands     `POST /api/devices/:id/commands` → agent → back through the real hub, vs a minimal
 //                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
-// The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
+// The hub is `lattice hub`, the CLI bundle users run; the baselines are small servers in
+// support/hub-server.ts. The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
 // The HTTP commands are posted by wrk (a C load generator, one thread, one request in flight per
 // connection): the Node client used before took a third of the two cores the servers share, and
 // held the minimal relay to two thirds of its rate. The bare ws echo keeps a Node client.
@@ -29,6 +30,7 @@ import { startNatsServer } from '../../test/helpers/nats-server';
 import { startPostgresServer } from '../../test/helpers/postgres-server';
 import { api, registerUser } from '../../test/integration/hub-fixtures';
 import { startChild, type BenchChild } from '../support/child';
+import { startHubProcess } from '../support/lattice-stack';
 import { cpuMs, fmt, median, ms, ratio, summarize, table, type LatencySummary } from '../support/report';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
@@ -266,13 +268,13 @@ async function clusterRate(
     const database = await pg.createDatabase('bench_cluster');
     const [dirA, dirB] = [join(dir, 'a'), join(dir, 'b')];
     for (const d of [dirA, dirB]) mkdirSync(d, { mode: 0o700 });
-    const a = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirA }, 'hub-a');
+    const clusterHub = (dataDir: string) => latticeHub(dataDir, ['--database', database, '--bus', nats.url]);
+    const a = await clusterHub(dirA);
     // Hub B adopts hub A's signing key from the database (docs/running-a-cluster.md).
-    const b = await start('hub-server.ts', { kind: 'hub', database, bus: nats.url, dataDir: dirB }, 'hub-b');
-    const hubA = { url: a.ready.url as string };
-    const paired = await pairedAgent(hubA, { url: b.ready.url as string }, start, 'hub-b-agent');
+    const b = await clusterHub(dirB);
+    const paired = await pairedAgent(a, b, start, 'hub-b-agent');
     await new Promise((r) => setTimeout(r, 500)); // hub A learns over the bus that B holds the device
-    const target = { url: hubA.url, serverPid: a.pid, ...paired };
+    const target = { url: a.url, serverPid: a.pid, ...paired };
     await warmUp(target);
     return await measureCommands(target);
   } finally {
@@ -283,7 +285,19 @@ async function clusterRate(
   }
 }
 
-const children: BenchChild[] = [];
+/** The processes of the part being measured, stopped (last first) when it is done. */
+const children: Pick<BenchChild, 'stop'>[] = [];
+
+/**
+ * `lattice hub` on loopback, as users run it and as bench/relay runs it: the CLI bundle, not the
+ * TypeScript sources through tsx, whose transform wraps every named function it creates in a
+ * `__name` call (about 2% of the hub's CPU per command in profiles of the source-run hub).
+ */
+async function latticeHub(dataDir: string, args: string[] = []): Promise<{ url: string; pid: number }> {
+  const hub = await startHubProcess(dataDir, 0, undefined, args);
+  children.push(hub);
+  return { url: hub.url, pid: hub.child.pid! };
+}
 
 async function commandRates(): Promise<{
   echo: Rate;
@@ -308,11 +322,12 @@ async function commandRates(): Promise<{
       path: '/commands',
       agent: miniAgent,
     };
-    const hubServer = await start('hub-server.ts', { kind: 'hub' }, 'hub');
-    const hub = { url: hubServer.ready.url as string };
+    const hubDir = mkdtempSync(join(tmpdir(), 'lattice-bench-hub-'));
+    children.push({ stop: async () => rmSync(hubDir, { recursive: true, force: true }) });
+    const hub = await latticeHub(hubDir);
     const hubPath = {
       url: hub.url,
-      serverPid: hubServer.pid,
+      serverPid: hub.pid,
       ...(await pairedAgent(hub, hub, start, 'hub-agent')),
     };
     // Rounds of both, the order swapped each round, so a busy moment of the machine falls on both.

@@ -44,29 +44,22 @@ export interface HubProcess {
   stop(): Promise<void>;
 }
 
-/** `lattice hub` on loopback with a relay port range; stopped with SIGTERM (so profiles get written). */
+/**
+ * `lattice hub` on loopback (the CLI bundle, as users run it), with a relay port range when given;
+ * stopped with SIGTERM (so profiles get written).
+ */
 export function startHubProcess(
   dataDir: string,
   port: number,
-  relayPorts: { from: number; to: number },
+  relayPorts?: { from: number; to: number },
   extraArgs: string[] = [],
 ): Promise<HubProcess> {
+  const relay = relayPorts
+    ? ['--relay-ports', `${relayPorts.from}-${relayPorts.to}`, '--public-host', '127.0.0.1']
+    : [];
   const child = spawn(
     process.execPath,
-    [
-      ...profileArgs(),
-      BIN,
-      'hub',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--relay-ports',
-      `${relayPorts.from}-${relayPorts.to}`,
-      '--public-host',
-      '127.0.0.1',
-      ...extraArgs,
-    ],
+    [...profileArgs(), BIN, 'hub', '--data-dir', dataDir, '--port', String(port), ...relay, ...extraArgs],
     {
       cwd: ROOT,
       env: { ...process.env, LATTICE_LOG_LEVEL: 'warn' },
