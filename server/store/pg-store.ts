@@ -7,6 +7,7 @@ import type { NodeCapacity, Result, WorkloadState } from '../../shared';
 import type { AuditEntry, HubStore } from './hub-store';
 import { loadMigrations, type Migration } from './migrate';
 import { describeDatabase, parseDatabaseUrl } from './database-url';
+import { commandWrites } from './pg-command-writes';
 import { migratePostgres } from './pg-migrate';
 import { positional, rateLimitStore } from './rate-limit-sql';
 import {
@@ -92,6 +93,9 @@ export async function openPostgresStore(
 
   let placeholder = 0;
   const commandLookupSql = COMMAND_LOOKUP_SQL.replace(/\?/g, () => `$${++placeholder}`);
+
+  // Results and audit entries of one turn in one statement (pg-command-writes.ts).
+  const writes = commandWrites(pool);
 
   let closed: Promise<void> | undefined;
   const store: HubStore = {
@@ -189,10 +193,13 @@ export async function openPostgresStore(
       await run('UPDATE devices SET last_seen_at = $1 WHERE id = $2', [at, id]);
     },
     async commandResult(deviceId, commandId) {
-      const r = await one<{ user_id: string; name: string; result_json: string }>(
-        'SELECT user_id, name, result_json FROM command_results WHERE device_id = $1 AND command_id = $2',
-        [deviceId, commandId],
-      );
+      const r = (
+        await pool.query<{ user_id: string; name: string; result_json: string }>({
+          name: 'command_result',
+          text: 'SELECT user_id, name, result_json FROM command_results WHERE device_id = $1 AND command_id = $2',
+          values: [deviceId, commandId],
+        })
+      ).rows[0];
       if (!r) return undefined;
       return {
         deviceId,
@@ -204,6 +211,7 @@ export async function openPostgresStore(
     },
     async commandLookup(userId, deviceId, commandId) {
       const { rows: found } = await pool.query<CommandLookupRecord>({
+        name: 'command_lookup',
         text: commandLookupSql,
         values: [userId, deviceId, deviceId, commandId],
         rowMode: 'array',
@@ -212,27 +220,28 @@ export async function openPostgresStore(
     },
     async saveCommandResult(entry) {
       // The first result of an id stays: a second hub answering the same id cannot replace it.
-      await run(
-        `INSERT INTO command_results (device_id, command_id, user_id, name, result_json, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, command_id) DO NOTHING`,
-        [entry.deviceId, entry.commandId, entry.userId, entry.name, JSON.stringify(entry.result), now()],
-      );
+      await writes.add('result', [
+        entry.deviceId,
+        entry.commandId,
+        entry.userId,
+        entry.name,
+        JSON.stringify(entry.result),
+        now(),
+      ]);
     },
     async audit(entry: AuditEntry) {
-      await run(
-        'INSERT INTO audit_log (user_id, device_id, command_id, command_name, ok, error_code, at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [
-          entry.userId,
-          entry.deviceId,
-          entry.commandId,
-          entry.commandName,
-          entry.ok ? 1 : 0,
-          entry.errorCode,
-          entry.at,
-        ],
-      );
+      await writes.add('audit', [
+        entry.userId,
+        entry.deviceId,
+        entry.commandId,
+        entry.commandName,
+        entry.ok ? 1 : 0,
+        entry.errorCode,
+        entry.at,
+      ]);
     },
     async auditLog(userId, limit = 100) {
+      await writes.drain();
       const rs = await rows<{
         user_id: string;
         device_id: string;
@@ -448,7 +457,7 @@ export async function openPostgresStore(
       return rs.map(toQueued);
     },
     close() {
-      closed ??= pool.end();
+      closed ??= writes.drain().then(() => pool.end());
       return closed;
     },
   };

@@ -103,6 +103,64 @@ describe(`the hub store (${testStoreKind()})`, () => {
     });
   });
 
+  test('results and audit entries of one turn are written together; a bad row fails alone; two results of one id keep the first', async () => {
+    await withStore(async (store) => {
+      const at = new Date().toISOString();
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 20; i++) {
+        const entry = { deviceId: 'amy-laptop', commandId: `t${i}`, userId: 'amy', name: 'workload.list' };
+        writes.push(store.saveCommandResult({ ...entry, result: { ok: true, value: [i] } }));
+        writes.push(
+          store.audit({
+            ...entry,
+            commandName: entry.name,
+            ok: i % 2 === 0,
+            errorCode: i % 2 ? 'timeout' : null,
+            at,
+          }),
+        );
+      }
+      // In the same turn: a second result for t0 (the first stays) and an audit row the schema refuses.
+      writes.push(
+        store.saveCommandResult({
+          deviceId: 'amy-laptop',
+          commandId: 't0',
+          userId: 'amy',
+          name: 'workload.list',
+          result: { ok: true, value: ['late'] },
+        }),
+      );
+      const bad = store.audit({
+        userId: 'amy',
+        deviceId: 'amy-laptop',
+        commandId: 'bad',
+        commandName: null as unknown as string,
+        ok: true,
+        errorCode: null,
+        at,
+      });
+      const settled = await Promise.allSettled([...writes, bad]);
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        [...writes.map(() => 'fulfilled'), 'rejected'],
+      );
+      for (let i = 0; i < 20; i++)
+        assert.deepEqual((await store.commandResult('amy-laptop', `t${i}`))?.result, {
+          ok: true,
+          value: [i],
+        });
+      const log = await store.auditLog('amy', 50);
+      assert.deepEqual(
+        log.map((e) => e.commandId),
+        Array.from({ length: 20 }, (_, i) => `t${19 - i}`),
+      );
+      assert.deepEqual(
+        log.filter((e) => !e.ok).map((e) => e.errorCode),
+        Array.from({ length: 10 }, () => 'timeout'),
+      );
+    });
+  });
+
   test('a command lookup reads the account, the device and the stored result at once, each or none', async () => {
     await withStore(async (store) => {
       await store.bumpTokenVersion('amy');
