@@ -1,9 +1,11 @@
 // Sockets are the hub's scarcest resource: each holds a file descriptor, and at the descriptor limit
 // a process can no longer accept, open its database or answer anyone. The guard keeps the hub below
 // that limit and keeps idle peers from holding descriptors:
-//  - a socket must start a request within `idleTimeoutMs` of being accepted (Node's
-//    headersTimeout/requestTimeout only start with a request, so a silent socket lived forever);
-//    once a request has begun, headersTimeout bounds a slow sender;
+//  - a socket must start a request within `idleTimeoutMs` of being accepted, each byte restarting
+//    the clock (Node's headersTimeout/requestTimeout only start with a request, so a silent socket
+//    lived forever); once a request has begun, headersTimeout bounds a slow sender. One timer looks
+//    at every such socket (sweepIdle) instead of a timeout per socket: Node keeps a socket's timer
+//    object after it is cleared, and an agent's socket lives for days;
 //  - between requests, a keep-alive socket lives `keepAliveTimeoutMs`;
 //  - at most `maxConnectionsPerAddress` sockets and `maxUpgradesPerAddress` WebSockets per address;
 //  - at most `maxConnections` sockets in all, by default well under the process's descriptor limit,
@@ -65,8 +67,9 @@ export class ConnectionGuard {
   readonly limits: ConnectionLimits;
   private readonly perAddress = new Map<string, number>();
   private readonly upgradesPerAddress = new Map<string, number>();
-  /** Sockets that have not started a request yet. */
-  private readonly fresh = new WeakSet<Socket>();
+  /** Sockets that have not started a request yet: their bytes read when last seen, and since when. */
+  private readonly fresh = new Map<Socket, { bytesRead: number; since: number }>();
+  private sweeper: NodeJS.Timeout | undefined;
   /** The address each accepted socket counts against, and the one its WebSocket counts against. */
   private readonly addressOf = new WeakMap<Duplex, string>();
   private readonly upgradeAddressOf = new WeakMap<Duplex, string>();
@@ -155,6 +158,7 @@ export class ConnectionGuard {
   }
 
   private closed(socket: Duplex): void {
+    this.fresh.delete(socket as Socket);
     const address = this.addressOf.get(socket);
     if (address !== undefined) {
       this.addressOf.delete(socket);
@@ -170,17 +174,36 @@ export class ConnectionGuard {
 
   /** Until its first request, a socket may be silent for idleTimeoutMs; any byte restarts the clock. */
   private armIdle(socket: Socket): void {
-    this.fresh.add(socket);
-    socket.setTimeout(this.limits.idleTimeoutMs);
-    socket.on('timeout', destroyIdle);
+    this.fresh.set(socket, { bytesRead: socket.bytesRead, since: Date.now() });
+    if (this.sweeper) return;
+    // A quarter of the timeout, at most a second: a silent socket goes within 1.25× the timeout.
+    const every = Math.min(1_000, Math.max(25, Math.floor(this.limits.idleTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweepIdle(), every);
+    this.sweeper.unref();
   }
 
   /** A request or upgrade began: from here Node's request, headers and keep-alive timeouts apply. */
   private started(socket: Socket): void {
-    if (!this.fresh.has(socket)) return;
     this.fresh.delete(socket);
-    socket.off('timeout', destroyIdle);
-    socket.setTimeout(0);
+  }
+
+  /** Closes the sockets that have read nothing for idleTimeoutMs; stops once none is waiting. */
+  private sweepIdle(): void {
+    const now = Date.now();
+    for (const [socket, seen] of this.fresh) {
+      if (socket.destroyed) this.fresh.delete(socket);
+      else if (socket.bytesRead !== seen.bytesRead) {
+        seen.bytesRead = socket.bytesRead;
+        seen.since = now;
+      } else if (now - seen.since >= this.limits.idleTimeoutMs) {
+        this.fresh.delete(socket);
+        socket.destroy();
+      }
+    }
+    if (this.fresh.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   private logRefusals(): void {
@@ -192,11 +215,6 @@ export class ConnectionGuard {
       'refusing connections over the caps (counts since start; logged at most once a minute)',
     );
   }
-}
-
-/** The idle timeout of a socket that has not started a request (shared by every socket). */
-function destroyIdle(this: Socket): void {
-  this.destroy();
 }
 
 function decrement(map: Map<string, number>, key: string): void {
