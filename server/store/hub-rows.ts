@@ -1,7 +1,15 @@
 // The hub's tables as rows come back from either database (snake_case records), and their mapping to
 // the HubStore's types: one mapping for the SQLite and the PostgreSQL store.
 import type { QueuedCommandStatus, Result } from '../../shared';
-import type { CommandLookup, DeviceRow, QueuedCommandRow, RelayAssignment, UserRow } from './hub-store';
+import type {
+  AuditEntry,
+  CommandLookup,
+  DeviceRow,
+  QueuedCommandRow,
+  RelayAssignment,
+  StoredCommandResult,
+  UserRow,
+} from './hub-store';
 
 export interface UserRecord {
   id: string;
@@ -181,3 +189,35 @@ export const toQueued = (r: QueuedRecord): QueuedCommandRow => ({
   deliveredAt: r.delivered_at,
   finishedAt: r.finished_at,
 });
+
+/**
+ * A stored result's columns in the order both stores' inserts take them: device_id, command_id,
+ * user_id, name, result_json, created_at.
+ */
+export const resultValues = (
+  r: StoredCommandResult,
+  createdAt: string,
+): [string, string, string, string, string, string] => [
+  r.deviceId,
+  r.commandId,
+  r.userId,
+  r.name,
+  JSON.stringify(r.result),
+  createdAt,
+];
+
+/**
+ * An audit entry's columns in the order both stores' inserts take them: user_id, device_id,
+ * command_id, command_name, ok, error_code, at.
+ */
+export const auditValues = (
+  e: AuditEntry,
+): [string, string, string, string, number, string | null, string] => [
+  e.userId,
+  e.deviceId,
+  e.commandId,
+  e.commandName,
+  e.ok ? 1 : 0,
+  e.errorCode,
+  e.at,
+];

@@ -12,7 +12,9 @@ import { migratePostgres } from './pg-migrate';
 import { positional, rateLimitStore } from './rate-limit-sql';
 import {
   COMMAND_LOOKUP_SQL,
+  auditValues,
   reservationValues,
+  resultValues,
   toAssignment,
   toCommandLookup,
   toDevice,
@@ -220,25 +222,10 @@ export async function openPostgresStore(
     },
     async saveCommandResult(entry) {
       // The first result of an id stays: a second hub answering the same id cannot replace it.
-      await writes.add('result', [
-        entry.deviceId,
-        entry.commandId,
-        entry.userId,
-        entry.name,
-        JSON.stringify(entry.result),
-        now(),
-      ]);
+      await writes.add('result', resultValues(entry, now()));
     },
     async audit(entry: AuditEntry) {
-      await writes.add('audit', [
-        entry.userId,
-        entry.deviceId,
-        entry.commandId,
-        entry.commandName,
-        entry.ok ? 1 : 0,
-        entry.errorCode,
-        entry.at,
-      ]);
+      await writes.add('audit', auditValues(entry));
     },
     async auditLog(userId, limit = 100) {
       await writes.drain();

@@ -11,7 +11,9 @@ import { rateLimitStore, type NamedQuery } from './rate-limit-sql';
 import { sqliteInventoryStore } from './sqlite-inventory';
 import {
   COMMAND_LOOKUP_SQL,
+  auditValues,
   reservationValues,
+  resultValues,
   toAssignment,
   toCommandLookup,
   toDevice,
@@ -289,24 +291,12 @@ export function openSqliteStore(
       return toCommandLookup(r, deviceId, commandId);
     },
     async saveCommandResult(entry: StoredCommandResult) {
-      const json = JSON.stringify(entry.result);
-      const at = now();
-      await write(() =>
-        q.saveResult.run(entry.deviceId, entry.commandId, entry.userId, entry.name, json, at),
-      );
+      const values = resultValues(entry, now());
+      await write(() => q.saveResult.run(...values));
     },
     async audit(entry: AuditEntry) {
-      await write(() =>
-        q.audit.run(
-          entry.userId,
-          entry.deviceId,
-          entry.commandId,
-          entry.commandName,
-          entry.ok ? 1 : 0,
-          entry.errorCode,
-          entry.at,
-        ),
-      );
+      const values = auditValues(entry);
+      await write(() => q.audit.run(...values));
     },
     async auditLog(userId, limit = 100) {
       flushBatch();
