@@ -175,7 +175,7 @@ export class CommandRelay {
     const outcome = new Promise<{ result: Result<unknown>; fromAgent: boolean }>(
       (resolve) => (settle = resolve),
     );
-    // One timer per command: at the command's timeout the caller hears `timeout` (waitForAnswer) and
+    // One timer per command: at the command's timeout the caller hears `timeout` (callerWait) and
     // the same timer is set again for the grace in which a late result is still stored.
     let callerTimedOut!: () => void;
     const callerWait = new Promise<undefined>((resolve) => (callerTimedOut = () => resolve(undefined)));
