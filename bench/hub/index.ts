@@ -6,7 +6,8 @@
 //   commands     `POST /api/devices/:id/commands` → agent → back through the real hub, vs a minimal
 //                HTTP → `ws` relay (no auth, no storage) and a bare `ws` echo; 16 in flight, ~8 s each
 // The hub is `lattice hub`, the CLI bundle users run; the baselines are small servers in
-// support/hub-server.ts. The agent is a stand-in process answering at once, so the time is the hub's and the transport's.
+// support/hub-server.ts. The agent is a stand-in process answering at once, so the time is the hub's
+// and the transport's.
 // The HTTP commands are posted by wrk (a C load generator, one thread, one request in flight per
 // connection): the Node client used before took a third of the two cores the servers share, and
 // held the minimal relay to two thirds of its rate. The bare ws echo keeps a Node client.
