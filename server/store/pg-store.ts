@@ -222,10 +222,10 @@ export async function openPostgresStore(
     },
     async saveCommandResult(entry) {
       // The first result of an id stays: a second hub answering the same id cannot replace it.
-      await writes.add('result', resultValues(entry, now()));
+      await writes.add({ kind: 'result', values: resultValues(entry, now()) });
     },
     async audit(entry: AuditEntry) {
-      await writes.add('audit', auditValues(entry));
+      await writes.add({ kind: 'audit', values: auditValues(entry) });
     },
     async auditLog(userId, limit = 100) {
       await writes.drain();

@@ -9,6 +9,7 @@ import { loadMigrations, migrate, type Migration } from './migrate';
 import { startCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { rateLimitStore, type NamedQuery } from './rate-limit-sql';
 import { sqliteInventoryStore } from './sqlite-inventory';
+import { turnBatch } from './turn-batch';
 import {
   COMMAND_LOOKUP_SQL,
   auditValues,
@@ -176,36 +177,14 @@ export function openSqliteStore(
   q.pruneCodes.run(startedAt);
   q.pruneResults.run(new Date(Date.now() - 24 * 3600_000).toISOString());
 
-  // Group commit for the two writes every relayed command makes (its result, its audit entry): what
-  // is written within one turn of the event loop goes to the database in one transaction, and each
-  // write still resolves only once it is committed. One WAL append per batch instead of per row.
-  const batch: { run(): void; done(err?: unknown): void }[] = [];
-  const commitBatch = db.transaction((items: typeof batch) => {
-    for (const item of items) item.run();
+  // The two writes every relayed command makes (its result, its audit entry) are committed per turn
+  // of the event loop, in one transaction (turn-batch.ts): one WAL append per batch instead of per row.
+  const writes = turnBatch<() => void>({
+    all: db.transaction((runs: (() => void)[]) => {
+      for (const run of runs) run();
+    }),
+    one: (run) => run(),
   });
-  const flushBatch = () => {
-    const items = batch.splice(0);
-    if (items.length === 0) return;
-    try {
-      commitBatch(items);
-      for (const item of items) item.done();
-    } catch {
-      // One bad row must not fail the others: each on its own, as before batching.
-      for (const item of items) {
-        try {
-          item.run();
-          item.done();
-        } catch (err) {
-          item.done(err);
-        }
-      }
-    }
-  };
-  const write = (run: () => void) =>
-    new Promise<void>((resolve, reject) => {
-      batch.push({ run, done: (err) => (err ? reject(err) : resolve()) });
-      if (batch.length === 1) setImmediate(flushBatch);
-    });
 
   const store: HubStore & { checkpoints(): Promise<number> } = {
     ...sqliteInventoryStore(db),
@@ -292,14 +271,14 @@ export function openSqliteStore(
     },
     async saveCommandResult(entry: StoredCommandResult) {
       const values = resultValues(entry, now());
-      await write(() => q.saveResult.run(...values));
+      await writes.add(() => q.saveResult.run(...values));
     },
     async audit(entry: AuditEntry) {
       const values = auditValues(entry);
-      await write(() => q.audit.run(...values));
+      await writes.add(() => q.audit.run(...values));
     },
     async auditLog(userId, limit = 100) {
-      flushBatch();
+      await writes.drain();
       return q.auditLog.all(userId, limit).map((r) => ({
         userId: r.user_id,
         deviceId: r.device_id,
@@ -362,7 +341,7 @@ export function openSqliteStore(
     async close() {
       await checkpointer.stop();
       if (db.open) {
-        flushBatch();
+        await writes.drain();
         db.close();
       }
     },
