@@ -235,7 +235,8 @@ export class CommandRelay {
     const answer = await Promise.race([answered, callerWait]);
     const result = answer?.result ?? this.timedOut(cmd.name);
     // The audit row is queued in the same turn as the stored result, so both go to the store in one
-    // commit (the stores group the writes of a turn: store/turn-batch.ts); the caller hears back once both are kept.
+    // commit (the stores group the writes of a turn: store/turn-batch.ts); the caller hears back once
+    // both are kept.
     await Promise.all([answer?.final, this.audit(user, device.id, cmd, result)]);
     return result;
   }

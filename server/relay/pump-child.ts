@@ -133,10 +133,7 @@ export class RelayPump {
         continue;
       }
       // Still here, waiting for the pump to start.
-      this.pairs.delete(id);
-      pair.visitor.destroy();
-      pair.stream.destroy();
-      pair.events.closed();
+      this.end(pair);
     }
     if (inPump.length && this.child?.connected) this.message({ type: 'cut', pairs: inPump });
   }
@@ -218,12 +215,15 @@ export class RelayPump {
   private gone(): void {
     clearTimeout(this.readyTimer);
     this.state = 'gone';
-    for (const pair of [...this.pairs.values()]) {
-      this.pairs.delete(pair.id);
-      pair.visitor.destroy();
-      pair.stream.destroy();
-      pair.events.closed();
-    }
+    for (const pair of [...this.pairs.values()]) this.end(pair);
+  }
+
+  /** The pair is over here: both its sockets closed, and the relay told. */
+  private end(pair: Pair): void {
+    this.pairs.delete(pair.id);
+    pair.visitor.destroy();
+    pair.stream.destroy();
+    pair.events.closed();
   }
 
   private joinHere(pair: Pair): void {
@@ -245,13 +245,7 @@ export class RelayPump {
    */
   private send(pair: Pair): void {
     const { visitor, stream } = pair;
-    if (visitor.destroyed || stream.destroyed) {
-      this.pairs.delete(pair.id);
-      visitor.destroy();
-      stream.destroy();
-      pair.events.closed();
-      return;
-    }
+    if (visitor.destroyed || stream.destroyed) return this.end(pair);
     const head: Buffer[] = [];
     for (let chunk: Buffer | null; (chunk = stream.read() as Buffer | null) !== null;) head.push(chunk);
     if (!stopReading(stream)) {

@@ -6,10 +6,10 @@
 // WebSocket streams, the same two pipe()s cost 30–40% more CPU per MB — and the bytes keep flowing
 // while the desktop app's main thread is busy.
 //
-// It imports only Node built-ins, shared/stream-pump.ts and byte-stream-request.ts, so its bundle (relay-stream-worker.cjs
-// beside the CLI's and the Electron app's bundles) stays a few kilobytes. What the main thread keeps:
-// which share each stream belongs to, the share's stillWanted(), cuts, logging, and the WebSocket
-// streams it falls back to.
+// It imports only Node built-ins, shared/stream-pump.ts and byte-stream-request.ts, so its bundle
+// (relay-stream-worker.cjs beside the CLI's and the Electron app's bundles) stays a few kilobytes.
+// What the main thread keeps: which share each stream belongs to, the share's stillWanted(), cuts,
+// logging, and the WebSocket streams it falls back to.
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { parentPort, threadId } from 'node:worker_threads';
